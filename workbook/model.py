@@ -1,0 +1,302 @@
+"""The answers model: one project's filled-in workbook, as pydantic v2 models.
+
+The per-question and per-phase models are generated from the question bank, so the JSON
+Schema names every question id, prompt id and checklist id, with
+``additionalProperties: false`` throughout. An answers file that mentions an id the bank
+does not have is rejected, and the error says which id and where.
+
+Field paths used across the project (history, conflicts, errors) are dotted:
+``answers.q4.prompts.risk_management``, ``phases.explore.checklist.data_maturity.status``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
+
+from workbook.bank import DEFAULT_EDITION, PHASE_IDS, Bank, load_bank
+
+SCHEMA_VERSION = 1
+"""Bump this (and add a function to ``workbook.migrations``) whenever the file format changes."""
+
+MAX_LONG_TEXT = 100_000
+"""Characters in a free-text answer. A long answer is a few thousand; this catches paste accidents."""
+MAX_SHORT_TEXT = 1_000
+PROJECT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+
+
+# Text that cannot be stored as UTF-8 (a lone surrogate from a broken paste) is refused by
+# pydantic itself; describe_validation_error() turns that into a plain message.
+LongText = Annotated[str, Field(max_length=MAX_LONG_TEXT)]
+ShortText = Annotated[str, Field(max_length=MAX_SHORT_TEXT)]
+RequiredShortText = Annotated[str, Field(min_length=1, max_length=MAX_SHORT_TEXT)]
+
+
+class QuestionStatus(str, Enum):
+    not_started = "not_started"
+    in_progress = "in_progress"
+    complete = "complete"
+    further_work_needed = "further_work_needed"
+
+    @property
+    def label(self) -> str:
+        return QUESTION_STATUS_LABELS[self]
+
+
+QUESTION_STATUS_LABELS = {
+    QuestionStatus.not_started: "Not started",
+    QuestionStatus.in_progress: "In progress",
+    QuestionStatus.complete: "Complete",
+    QuestionStatus.further_work_needed: "Further work needed",
+}
+
+
+class ChecklistStatus(str, Enum):
+    done = "done"
+    partly = "partly"
+    not_yet = "not_yet"
+    not_applicable = "not_applicable"
+
+    @property
+    def label(self) -> str:
+        return CHECKLIST_STATUS_LABELS[self]
+
+
+CHECKLIST_STATUS_LABELS = {
+    ChecklistStatus.done: "Done",
+    ChecklistStatus.partly: "Partly done",
+    ChecklistStatus.not_yet: "Not yet",
+    ChecklistStatus.not_applicable: "Not applicable",
+}
+
+INFORMED_BY_GROUPS = {
+    "end_users": "End users",
+    "experts_by_experience": "Experts by experience",
+    "affected_stakeholders": "Affected stakeholders",
+    "external_experts": "External experts",
+}
+"""The groups whose views the workbook asks you to draw on, with their display labels."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class InformedBy(_Strict):
+    """Whose views informed this answer. The workbook asks you to note where they did."""
+
+    end_users: bool = False
+    experts_by_experience: bool = False
+    affected_stakeholders: bool = False
+    external_experts: bool = False
+    note: LongText = Field("", description="How their views shaped the answer.")
+
+
+class EvidenceRef(_Strict):
+    """A link or a document reference that supports an answer."""
+
+    reference: RequiredShortText = Field(description="A link, file path or document reference.")
+    description: ShortText = ""
+
+
+class Action(_Strict):
+    """A further-work action that came out of answering a question."""
+
+    action: RequiredShortText
+    owner: ShortText = ""
+    due: date | None = None
+    status: Literal["open", "done"] = "open"
+
+
+class AnswerBase(_Strict):
+    """Fields every question's answer has. ``prompts`` is added per question."""
+
+    response: LongText = Field("", description="The main answer, in markdown.")
+    status: QuestionStatus = QuestionStatus.not_started
+    informed_by: InformedBy = Field(default_factory=InformedBy)
+    evidence: list[EvidenceRef] = Field(default_factory=list)
+    further_work: list[Action] = Field(default_factory=list)
+    updated_at: AwareDatetime | None = None
+    updated_by: ShortText | None = None
+
+
+class ChecklistEntry(_Strict):
+    status: ChecklistStatus | None = Field(None, description="null until someone assesses it.")
+    note: LongText = ""
+
+
+class ProjectInfo(_Strict):
+    id: str = Field(pattern=PROJECT_ID_PATTERN, description="A safe slug; the folder name.")
+    tool_name: RequiredShortText
+    local_authority: RequiredShortText
+    owner: ShortText = ""
+    oversight_group: ShortText = ""
+    description: LongText = ""
+    created_at: AwareDatetime
+    created_by: ShortText = ""
+
+
+def _camel(identifier: str) -> str:
+    return "".join(part.capitalize() for part in identifier.split("_"))
+
+
+def _build(bank: Bank) -> type[BaseModel]:
+    """Generate the Workbook model for one edition of the question bank."""
+    answer_fields: dict[str, Any] = {}
+    for q in bank.questions:
+        notes = create_model(  # type: ignore[call-overload]
+            f"PromptNotes{q.id.upper()}",
+            __base__=_Strict,
+            __doc__=f"A note per prompt of question {q.number}.",
+            **{pid: (LongText, "") for pid in q.prompt_ids},
+        )
+        answer = create_model(  # type: ignore[call-overload]
+            f"Answer{q.id.upper()}",
+            __base__=AnswerBase,
+            __doc__=f"The answer to question {q.number}.",
+            prompts=(notes, Field(default_factory=notes)),
+        )
+        answer_fields[q.id] = (answer, Field(default_factory=answer))
+    answers = create_model("Answers", __base__=_Strict, **answer_fields)  # type: ignore[call-overload]
+
+    phase_fields: dict[str, Any] = {}
+    for p in bank.phases:
+        checklist = create_model(  # type: ignore[call-overload]
+            f"Checklist{_camel(p.id)}",
+            __base__=_Strict,
+            **{item: (ChecklistEntry, Field(default_factory=ChecklistEntry)) for item in p.checklist_ids},
+        )
+        phase = create_model(  # type: ignore[call-overload]
+            f"Phase{_camel(p.id)}",
+            __base__=_Strict,
+            checklist=(checklist, Field(default_factory=checklist)),
+            note=(LongText, ""),
+        )
+        phase_fields[p.id] = (phase, Field(default_factory=phase))
+    phases = create_model("Phases", __base__=_Strict, **phase_fields)  # type: ignore[call-overload]
+
+    return create_model(  # type: ignore[call-overload]
+        "Workbook",
+        __base__=WorkbookBase,
+        __doc__=f"One project's answers to the {bank.title} ({bank.published}).",
+        schema_version=(Literal[SCHEMA_VERSION], SCHEMA_VERSION),  # type: ignore[valid-type]
+        edition=(Literal[bank.edition], bank.edition),  # type: ignore[valid-type]
+        phases=(phases, Field(default_factory=phases)),
+        answers=(answers, Field(default_factory=answers)),
+    )
+
+
+class WorkbookBase(_Strict):
+    """Accessors shared by every edition's generated Workbook model."""
+
+    revision: int = Field(0, ge=0, description="Goes up by one on every save.")
+    project: ProjectInfo
+
+    def answer(self, question_id: str) -> AnswerBase:
+        if question_id not in type(self.answers).model_fields:  # type: ignore[attr-defined]
+            raise KeyError(f"unknown question id {question_id!r}")
+        return getattr(self.answers, question_id)  # type: ignore[attr-defined]
+
+    def checklist_entry(self, phase_id: str, item_id: str) -> ChecklistEntry:
+        return getattr(getattr(self.phases, phase_id).checklist, item_id)  # type: ignore[attr-defined]
+
+    def to_data(self) -> dict[str, Any]:
+        """The JSON-ready dict, exactly as it is saved."""
+        return self.model_dump(mode="json")
+
+
+Workbook = _build(load_bank(DEFAULT_EDITION))
+"""The model for the current edition, ``dfe-2024-04``."""
+
+
+def new_workbook(
+    *,
+    project_id: str,
+    tool_name: str,
+    local_authority: str,
+    created_by: str = "",
+    owner: str = "",
+    oversight_group: str = "",
+    description: str = "",
+    now: datetime | None = None,
+) -> WorkbookBase:
+    """A blank workbook for a new project (revision 0: not yet saved)."""
+    info = ProjectInfo(
+        id=project_id,
+        tool_name=tool_name,
+        local_authority=local_authority,
+        owner=owner,
+        oversight_group=oversight_group,
+        description=description,
+        created_at=now or datetime.now(timezone.utc),
+        created_by=created_by,
+    )
+    return Workbook(project=info)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of an answers file, as committed in ``workbook/schema``."""
+    schema = Workbook.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ethics-workbook answers file",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def describe_validation_error(exc: ValidationError, bank: Bank | None = None) -> tuple[str, str]:
+    """The first problem in ``exc`` as (dotted field path, plain-language message)."""
+    bank = bank or load_bank(DEFAULT_EDITION)
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err["loc"]]
+    path = ".".join(loc)
+    if err["type"] == "extra_forbidden":
+        name = loc[-1]
+        parent = loc[:-1]
+        if parent == ["answers"]:
+            return path, (
+                f"unknown question id {name!r}; this edition ({bank.edition}) has "
+                f"{', '.join(bank.question_ids)}"
+            )
+        if len(parent) == 3 and parent[0] == "answers" and parent[2] == "prompts":
+            q = bank.question(parent[1])
+            return path, (
+                f"unknown prompt id {name!r} for {q.id}; its prompts are {', '.join(q.prompt_ids)}"
+            )
+        if len(parent) == 3 and parent[0] == "phases" and parent[2] == "checklist":
+            p = bank.phase(parent[1])
+            return path, (
+                f"unknown checklist item {name!r} for the {p.id} phase; "
+                f"its items are {', '.join(p.checklist_ids)}"
+            )
+        if parent == ["phases"]:
+            return path, f"unknown phase {name!r}; phases are {', '.join(PHASE_IDS)}"
+        return path, f"unknown field {name!r}; remove it or check its spelling"
+    if err["type"] == "string_unicode":
+        return path, (
+            "contains an invalid character (a lone surrogate, often left by a broken copy and "
+            "paste) that cannot be saved as UTF-8; delete it and type or paste the text again"
+        )
+    got = err.get("input")
+    shown = "" if isinstance(got, dict | list) or got is None else f" (got {_short(got)})"
+    return path, f"{err['msg']}{shown}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
