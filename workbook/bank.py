@@ -100,7 +100,9 @@ class Question(_Frozen):
         for p, _ in self.iter_prompts():
             if p.id == prompt_id:
                 return p
-        raise KeyError(f"{self.id} has no prompt {prompt_id!r}; known: {', '.join(self.prompt_ids)}")
+        raise KeyError(
+            f"{self.id} has no prompt {prompt_id!r}; known: {', '.join(self.prompt_ids)}"
+        )
 
 
 class ChecklistItem(_Frozen):
@@ -176,7 +178,9 @@ class Bank(_Frozen):
         for q in self.questions:
             if q.id == question_id:
                 return q
-        raise KeyError(f"unknown question id {question_id!r}; known ids are q1..q{len(self.questions)}")
+        raise KeyError(
+            f"unknown question id {question_id!r}; known ids are q1..q{len(self.questions)}"
+        )
 
     def phase(self, phase_id: str) -> Phase:
         for p in self.phases:

@@ -107,7 +107,9 @@ def list_(ctx: click.Context) -> None:
     store = _store(ctx)
     entries = store.list()
     if not entries:
-        click.echo(f"No projects in {store.root}. Create one with: workbook new NAME --authority LA")
+        click.echo(
+            f"No projects in {store.root}. Create one with: workbook new NAME --authority LA"
+        )
         return
     rows = [("PROJECT", "TOOL", "LOCAL AUTHORITY", "REV", "COMPLETE")]
     for entry in entries:
@@ -119,8 +121,13 @@ def list_(ctx: click.Context) -> None:
         done = sum(p.complete for p in phases)
         total = sum(p.questions_total for p in phases)
         rows.append(
-            (wb.project.id, wb.project.tool_name, wb.project.local_authority,
-             str(wb.revision), f"{done}/{total}")
+            (
+                wb.project.id,
+                wb.project.tool_name,
+                wb.project.local_authority,
+                str(wb.revision),
+                f"{done}/{total}",
+            )
         )
     click.echo(_table(rows))
 
@@ -136,22 +143,32 @@ def status(ctx: click.Context, project: str) -> None:
     wb = _store(ctx).open(project)
     bank = load_bank(wb.edition)
     info = wb.project
-    click.echo(click.style(f"{info.tool_name}", bold=True) + f"  ({info.id}, revision {wb.revision})")
+    click.echo(
+        click.style(f"{info.tool_name}", bold=True) + f"  ({info.id}, revision {wb.revision})"
+    )
     click.echo(f"{info.local_authority}" + (f" · owner: {info.owner}" if info.owner else ""))
     click.echo("")
-    rows = [("PHASE", "COMPLETE", "ANSWERED", "FURTHER WORK", "PROMPT NOTES", "CHECKLIST", "PROGRESS")]
+    rows = [
+        ("PHASE", "COMPLETE", "ANSWERED", "FURTHER WORK", "PROMPT NOTES", "CHECKLIST", "PROGRESS")
+    ]
     phases = project_progress(wb, bank)
     for p in phases:
         rows.append(
-            (p.title, f"{p.complete}/{p.questions_total}", f"{p.answered}/{p.questions_total}",
-             str(p.further_work), f"{p.prompts_noted}/{p.prompts_total}",
-             f"{p.checklist_done}/{p.checklist_total}", _bar(p.fraction))
+            (
+                p.title,
+                f"{p.complete}/{p.questions_total}",
+                f"{p.answered}/{p.questions_total}",
+                str(p.further_work),
+                f"{p.prompts_noted}/{p.prompts_total}",
+                f"{p.checklist_done}/{p.checklist_total}",
+                _bar(p.fraction),
+            )
         )
     click.echo(_table(rows))
     click.echo("")
-    for phase, p in zip(bank.phases, phases):
+    for phase, p in zip(bank.phases, phases, strict=True):
         click.echo(click.style(phase.title, bold=True))
-        for q, qp in zip(phase.questions, p.questions):
+        for q, qp in zip(phase.questions, p.questions, strict=True):
             label = qp.status.label
             if qp.status.value == "not_started" and qp.answered:
                 label = "Answered, status not set"
@@ -174,11 +191,15 @@ def validate(ctx: click.Context, target: str) -> None:
         store = _store(ctx)
         wb = store.open(target)
         path = store.answers_path(target)
-    click.echo(f"OK: {path} is a valid answers file (project {wb.project.id!r}, revision {wb.revision})")
+    click.echo(
+        f"OK: {path} is a valid answers file (project {wb.project.id!r}, revision {wb.revision})"
+    )
 
 
 @cli.command()
-@click.option("--id", "project_id", default="demo", show_default=True, help="Id of the demo project.")
+@click.option(
+    "--id", "project_id", default="demo", show_default=True, help="Id of the demo project."
+)
 @click.pass_context
 def demo(ctx: click.Context, project_id: str) -> None:
     """Create a partly filled demo project (leaves an existing one untouched)."""
@@ -216,7 +237,10 @@ def schema(check: bool, write: bool) -> None:
 
 def _table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     lines[0] = click.style(lines[0], bold=True)
     return "\n".join(lines)
 

@@ -31,7 +31,7 @@ SCHEMA_VERSION = 1
 """Bump this (and add a function to ``workbook.migrations``) whenever the file format changes."""
 
 MAX_LONG_TEXT = 100_000
-"""Characters in a free-text answer. A long answer is a few thousand; this catches paste accidents."""
+"""Characters in a free-text answer. Real answers are a few thousand; this catches accidents."""
 MAX_SHORT_TEXT = 1_000
 PROJECT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
@@ -175,7 +175,10 @@ def _build(bank: Bank) -> type[BaseModel]:
         checklist = create_model(  # type: ignore[call-overload]
             f"Checklist{_camel(p.id)}",
             __base__=_Strict,
-            **{item: (ChecklistEntry, Field(default_factory=ChecklistEntry)) for item in p.checklist_ids},
+            **{
+                item: (ChecklistEntry, Field(default_factory=ChecklistEntry))
+                for item in p.checklist_ids
+            },
         )
         phase = create_model(  # type: ignore[call-overload]
             f"Phase{_camel(p.id)}",

@@ -377,7 +377,7 @@ class Store:
         description: str = "",
     ) -> WorkbookBase:
         """Create a project (revision 1). The id is made from ``tool_name`` unless given."""
-        candidates = [project_id] if project_id else _id_candidates(tool_name)
+        candidates = [project_id] if project_id is not None else _id_candidates(tool_name)
         self.root.mkdir(parents=True, exist_ok=True)
         for candidate in candidates:
             folder = self.project_dir(candidate)
@@ -393,7 +393,7 @@ class Store:
             try:
                 folder.mkdir()
             except FileExistsError:
-                if project_id:
+                if project_id is not None:
                     raise ProjectExists(
                         f"a project called {project_id!r} already exists; pick another id",
                         path=folder,
@@ -478,8 +478,16 @@ class Store:
                 self._append_history(
                     project_id,
                     [
-                        _entry(user, current.revision, c.field, c.theirs, c.yours, "conflict",
-                               base_revision=base_revision, time=now)
+                        _entry(
+                            user,
+                            current.revision,
+                            c.field,
+                            c.theirs,
+                            c.yours,
+                            "conflict",
+                            base_revision=base_revision,
+                            time=now,
+                        )
                         for c in conflicts
                     ],
                 )
@@ -497,8 +505,16 @@ class Store:
             self._append_history(
                 project_id,
                 [
-                    _entry(user, revision, c.path, c.old, c.new, "saved",
-                           base_revision=base_revision, time=now)
+                    _entry(
+                        user,
+                        revision,
+                        c.path,
+                        c.old,
+                        c.new,
+                        "saved",
+                        base_revision=base_revision,
+                        time=now,
+                    )
                     for c in applied
                 ],
             )
@@ -532,7 +548,10 @@ class Store:
             entry = last.get(c.field, {})
             out.append(
                 Conflict(
-                    c.field, c.yours, c.theirs, c.base,
+                    c.field,
+                    c.yours,
+                    c.theirs,
+                    c.base,
                     their_user=entry.get("user"),
                     their_revision=entry.get("revision"),
                     their_time=entry.get("time"),

@@ -1,0 +1,32 @@
+"""Shared fixtures. Fixtures are small and named after what they hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbook.demo import create_demo
+from workbook.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = Path(__file__).resolve().parent / "data" / "dfe-data-ethics-workbook-2024.txt"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """An empty workspace in a temporary folder."""
+    return Store(tmp_path / "workspace")
+
+
+@pytest.fixture
+def demo_store(store: Store) -> Store:
+    """A workspace holding the partly filled demo project, id 'demo'."""
+    create_demo(store, project_id="demo", user="tester")
+    return store
+
+
+@pytest.fixture
+def demo_file(demo_store: Store) -> Path:
+    """The demo project's answers file."""
+    return demo_store.answers_path("demo")
