@@ -226,6 +226,13 @@ def _atomic_write(path: Path, text: str) -> None:
     _fsync_dir(path.parent)
 
 
+def _remove_stale_temps(folder: Path) -> None:
+    """Delete temporary files left by a save that was killed. Call only under the lock."""
+    for stale in folder.glob(f".{ANSWERS_FILE}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
+
+
 def _file_mode(path: Path) -> int:
     """Keep an existing file's permissions; a new file gets the usual umask default."""
     try:
@@ -284,7 +291,7 @@ def get_path(data: dict[str, Any], path: str) -> Any:
     return node
 
 
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     *parents, last = path.split(".")
     node = data
     for key in parents:
@@ -390,22 +397,24 @@ class Store:
                 oversight_group=oversight_group,
                 description=description,
             )
-            try:
-                folder.mkdir()
-            except FileExistsError:
-                if project_id is not None:
-                    raise ProjectExists(
-                        f"a project called {project_id!r} already exists; pick another id",
-                        path=folder,
-                    ) from None
-                continue
+            folder.mkdir(exist_ok=True)
             with self._locked(candidate):
+                # Under the lock, so two creates cannot both win; a folder left without an
+                # answers file by a crash mid-create is reused.
+                if (folder / ANSWERS_FILE).exists():
+                    if project_id is not None:
+                        raise ProjectExists(
+                            f"a project called {project_id!r} already exists; pick another id",
+                            path=folder,
+                        )
+                    continue
                 saved = draft.model_copy(update={"revision": 1})
-                _atomic_write(folder / ANSWERS_FILE, writes(saved))
                 self._append_history(
                     candidate,
                     [_entry(user, 1, "", None, saved.project.model_dump(mode="json"), "created")],
                 )
+                _remove_stale_temps(folder)
+                _atomic_write(folder / ANSWERS_FILE, writes(saved))
             return saved
         raise ProjectExists("could not find a free project id", path=self.root)  # pragma: no cover
 
@@ -470,7 +479,7 @@ class Store:
                 if on_disk != change.old:
                     conflicts.append(Conflict(change.path, change.new, on_disk, change.old))
                     continue
-                _set_path(data, change.path, change.new)
+                set_path(data, change.path, change.new)
                 applied.append(change)
             now = datetime.now(timezone.utc)
             if conflicts:
@@ -501,7 +510,9 @@ class Store:
                 data["answers"][qid]["updated_at"] = stamp
                 data["answers"][qid]["updated_by"] = user
             saved = _validate_change(data, path)
-            _atomic_write(path, writes(saved))
+            # History first: a crash before the replace leaves lines for a revision that
+            # never landed, which history() recognises and drops. The other order could
+            # lose the record of a change that did land.
             self._append_history(
                 project_id,
                 [
@@ -518,25 +529,54 @@ class Store:
                     for c in applied
                 ],
             )
+            _remove_stale_temps(path.parent)
+            _atomic_write(path, writes(saved))
             return saved
 
     # ---- history
 
     def history(self, project_id: str) -> list[dict[str, Any]]:
-        """Every readable history line, oldest first (a line cut short by a crash is skipped)."""
+        """The change history, oldest first, consistent with the answers file.
+
+        Skipped: a line cut short by a crash, and the lines of a save that was killed after
+        writing its history but before replacing the file (a later save reused its
+        revision number, or the file never reached that revision).
+        """
         path = self.history_path(project_id)
         if not path.exists():
             return []
-        entries = []
+        entries: list[dict[str, Any]] = []
         with path.open(encoding="utf-8") as fh:
             for line in fh:
                 try:
                     entry = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(entry, dict):
-                    entries.append(entry)
-        return entries
+                if not isinstance(entry, dict):
+                    continue
+                if entry.get("outcome") in {"saved", "created"}:
+                    key = (entry.get("revision"), entry.get("time"))
+                    entries = [
+                        e
+                        for e in entries
+                        if e.get("outcome") not in {"saved", "created"}
+                        or not isinstance(e.get("revision"), int)
+                        or not isinstance(key[0], int)
+                        or e["revision"] < key[0]
+                        or (e["revision"], e.get("time")) == key
+                    ]
+                entries.append(entry)
+        try:
+            on_disk = self.open(project_id).revision
+        except WorkbookError:
+            return entries
+        return [
+            e
+            for e in entries
+            if e.get("outcome") not in {"saved", "created"}
+            or not isinstance(e.get("revision"), int)
+            or e["revision"] <= on_disk
+        ]
 
     def _who_changed(self, project_id: str, conflicts: list[Conflict]) -> list[Conflict]:
         last: dict[str, dict[str, Any]] = {}
