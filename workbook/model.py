@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -41,6 +42,17 @@ PROJECT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 LongText = Annotated[str, Field(max_length=MAX_LONG_TEXT)]
 ShortText = Annotated[str, Field(max_length=MAX_SHORT_TEXT)]
 RequiredShortText = Annotated[str, Field(min_length=1, max_length=MAX_SHORT_TEXT)]
+MAX_ITEMS = 200
+"""Evidence references or further-work actions per question."""
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc)
+
+
+# Times are kept in UTC: JSON keeps offsets only to the minute, so an offset such as
+# +05:30:15 would not survive a save. Display code converts to local time.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
 class QuestionStatus(str, Enum):
@@ -125,9 +137,9 @@ class AnswerBase(_Strict):
     response: LongText = Field("", description="The main answer, in markdown.")
     status: QuestionStatus = QuestionStatus.not_started
     informed_by: InformedBy = Field(default_factory=InformedBy)
-    evidence: list[EvidenceRef] = Field(default_factory=list)
-    further_work: list[Action] = Field(default_factory=list)
-    updated_at: AwareDatetime | None = None
+    evidence: list[EvidenceRef] = Field(default_factory=list, max_length=MAX_ITEMS)
+    further_work: list[Action] = Field(default_factory=list, max_length=MAX_ITEMS)
+    updated_at: UtcDatetime | None = None
     updated_by: ShortText | None = None
 
 
@@ -143,7 +155,7 @@ class ProjectInfo(_Strict):
     owner: ShortText = ""
     oversight_group: ShortText = ""
     description: LongText = ""
-    created_at: AwareDatetime
+    created_at: UtcDatetime
     created_by: ShortText = ""
 
 

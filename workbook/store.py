@@ -149,9 +149,13 @@ def reads(text: str | bytes, *, source: Path | str | None = None) -> WorkbookBas
     Raises :class:`InvalidProjectFile` (or :class:`SchemaVersionError`) naming ``source``,
     the field and the problem.
     """
-    if len(text) > MAX_FILE_BYTES:
+    if len(text) > MAX_FILE_BYTES:  # characters or bytes: either way, too big
         raise _too_big(len(text), source)
-    if isinstance(text, bytes):
+    if isinstance(text, str):
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_FILE_BYTES:
+            raise _too_big(size, source)
+    else:
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -186,10 +190,24 @@ def writes(workbook: WorkbookBase) -> str:
 
 def _too_big(size: int, source: Path | str | None) -> InvalidProjectFile:
     return InvalidProjectFile(
-        f"file is {size / 1_048_576:.1f} MB; an answers file is at most "
-        f"{MAX_FILE_BYTES // 1_048_576} MB. It was not read",
+        f"file is {size:,} bytes; an answers file is at most {MAX_FILE_BYTES:,} bytes "
+        f"({MAX_FILE_BYTES // 1_048_576} MB). It was not read",
         path=source,
     )
+
+
+def _encoded_within_limit(workbook: WorkbookBase, path: Path) -> str:
+    """The file text for ``workbook``, refusing a save that could not be read back."""
+    text = writes(workbook)
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise WorkbookError(
+            f"not saved: the answers would take {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte "
+            "limit for a project. Shorten the longest answers, or keep long material in "
+            "documents and list them as evidence",
+            path=path,
+        )
+    return text
 
 
 def read_file(path: Path | str) -> WorkbookBase:
@@ -510,6 +528,7 @@ class Store:
                 data["answers"][qid]["updated_at"] = stamp
                 data["answers"][qid]["updated_by"] = user
             saved = _validate_change(data, path)
+            text = _encoded_within_limit(saved, path)
             # History first: a crash before the replace leaves lines for a revision that
             # never landed, which history() recognises and drops. The other order could
             # lose the record of a change that did land.
@@ -530,7 +549,7 @@ class Store:
                 ],
             )
             _remove_stale_temps(path.parent)
-            _atomic_write(path, writes(saved))
+            _atomic_write(path, text)
             return saved
 
     # ---- history
