@@ -1,13 +1,14 @@
 # Two commands do all the set-up on a fresh machine (Python 3.10+ and pip):
-#   make app    install into .venv, create the demo project, show it
+#   make app    install into .venv, create the demo project, serve the app with Voilà
 #   make test   install into .venv (with test tools) and run every test
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROJECT ?= demo
+PORT    ?= 8866
 
-.PHONY: app test install lint schema clean
+.PHONY: app lab test install lint schema clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +21,10 @@ install: $(STAMP)
 app: install
 	$(BIN)/workbook demo --id $(PROJECT)
 	$(BIN)/workbook status $(PROJECT)
+	$(BIN)/workbook serve --port $(PORT) --project $(PROJECT)
+
+lab: install
+	WORKBOOK_WORKSPACE=$(CURDIR)/workspace $(BIN)/jupyter lab notebooks/
 
 test: install
 	$(BIN)/python -m pytest

@@ -30,3 +30,6 @@ def demo_store(store: Store) -> Store:
 def demo_file(demo_store: Store) -> Path:
     """The demo project's answers file."""
     return demo_store.answers_path("demo")
+
+
+from tests.servers import browser, voila_server  # noqa: E402, F401  (fixtures)

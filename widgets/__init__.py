@@ -1,0 +1,18 @@
+"""ipywidgets views over the workbook core. No file I/O of their own: all of it goes
+through :mod:`workbook.store` (via :class:`workbook.session.EditSession`)."""
+
+from widgets.checklist import ChecklistWidget
+from widgets.page import phase_page, start_page
+from widgets.phase import PhaseWorkbook
+from widgets.project import StartPage, UserNamePrompt
+from widgets.question import QuestionWidget
+
+__all__ = [
+    "ChecklistWidget",
+    "PhaseWorkbook",
+    "QuestionWidget",
+    "StartPage",
+    "UserNamePrompt",
+    "phase_page",
+    "start_page",
+]

@@ -10,7 +10,6 @@ and its full id is ``q4.risk_management``; a checklist item's full id is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -182,11 +181,45 @@ class Bank(_Frozen):
             f"unknown question id {question_id!r}; known ids are q1..q{len(self.questions)}"
         )
 
+    def field_label(self, path: str) -> str:
+        """A plain-language name for a dotted field path, for messages and history."""
+        parts = path.split(".")
+        try:
+            if parts[0] == "answers":
+                q = self.question(parts[1])
+                where = f"Question {q.number}"
+                if len(parts) == 2:
+                    return where
+                if parts[2] == "prompts" and len(parts) > 3:
+                    return f"{where}, note on: {q.prompt(parts[3]).text}"
+                return f"{where}: {_FIELD_NAMES.get(parts[2], parts[2].replace('_', ' '))}"
+            if parts[0] == "phases":
+                phase = self.phase(parts[1])
+                if len(parts) > 3 and parts[2] == "checklist":
+                    item = next(i for i in phase.checklist if i.id == parts[3])
+                    suffix = f" ({parts[4]})" if len(parts) > 4 else ""
+                    return f"{phase.title} checklist: {item.text}{suffix}"
+                return f"{phase.title}: {parts[-1].replace('_', ' ')}"
+            if parts[0] == "project" and len(parts) > 1:
+                return f"Project: {parts[1].replace('_', ' ')}"
+        except (KeyError, StopIteration):
+            pass
+        return path
+
     def phase(self, phase_id: str) -> Phase:
         for p in self.phases:
             if p.id == phase_id:
                 return p
         raise KeyError(f"unknown phase {phase_id!r}; known phases are {', '.join(PHASE_IDS)}")
+
+
+_FIELD_NAMES = {
+    "response": "your answer",
+    "status": "status",
+    "informed_by": "whose views informed it",
+    "evidence": "evidence",
+    "further_work": "further work",
+}
 
 
 def _no_duplicates(ids: tuple[str, ...], what: str) -> None:
@@ -220,7 +253,3 @@ def load_bank(edition: str = DEFAULT_EDITION) -> Bank:
         raise BankError(f"unknown edition {edition!r}; this version knows {known}") from None
     ref = resources.files("workbook") / "content" / filename
     return parse_bank(ref.read_text(encoding="utf-8"), source=f"workbook/content/{filename}")
-
-
-def slug_ok(value: str) -> bool:
-    return re.fullmatch(ID_PATTERN, value) is not None

@@ -214,6 +214,50 @@ def demo(ctx: click.Context, project_id: str) -> None:
 
 
 @cli.command()
+@click.option("--port", default=8866, show_default=True, help="Port to listen on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--token",
+    envvar="WORKBOOK_TOKEN",
+    default=None,
+    help="Require this token (needed to listen on anything but 127.0.0.1). Env: WORKBOOK_TOKEN.",
+)
+@click.option("--project", default="demo", show_default=True, help="Project the start link opens.")
+@click.option(
+    "--notebooks",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of notebooks to serve (default: the repository's notebooks/).",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    port: int,
+    host: str,
+    token: str | None,
+    project: str,
+    notebooks: Path | None,
+) -> None:
+    """Serve the workbook app with Voilà (no code, no tracebacks)."""
+    from workbook.serve import voila_command
+
+    cmd, env, cwd, url = voila_command(
+        workspace=ctx.obj["workspace"],
+        port=port,
+        host=host,
+        token=token,
+        project=project,
+        notebooks=notebooks,
+    )
+    click.echo(f"Serving the workbook for {host}:{port}. Open this address in your browser:")
+    click.echo(f"\n    {url}\n")
+    click.echo("Press Ctrl+C to stop.", err=True)
+    sys.stdout.flush()
+    os.chdir(cwd)
+    os.execve(cmd[0], cmd, env)
+
+
+@cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if the committed schema file is out of date.")
 @click.option("--write", is_flag=True, help="Rewrite workbook/schema/answers.schema.json.")
 def schema(check: bool, write: bool) -> None:

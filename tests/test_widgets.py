@@ -1,0 +1,293 @@
+"""Widgets driven headless: set values in Python, then check the JSON on disk."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+import pytest
+
+from widgets import PhaseWorkbook, StartPage, phase_page, start_page
+from widgets.project import UserNamePrompt
+from workbook.bank import load_bank
+from workbook.session import EditSession
+
+BANK = load_bank()
+
+
+@pytest.fixture
+def blank_store(store):
+    """A workspace with one empty project, id 'p'."""
+    store.create("Early Help Predictor", "Hartmoor", project_id="p", user="setup")
+    return store
+
+
+def _page(store, phase_id, user="ann"):
+    return PhaseWorkbook(EditSession(store, "p", user=user), phase_id)
+
+
+def _disk(store):
+    return json.loads(store.answers_path("p").read_text())
+
+
+@pytest.mark.parametrize("phase", BANK.phases, ids=lambda p: p.id)
+def test_every_field_of_every_question_reaches_disk(blank_store, phase):
+    page = _page(blank_store, phase.id)
+    for n, item in enumerate(phase.checklist):
+        page.checklist.status[item.id].value = ["done", "partly", "not_yet", "not_applicable"][n % 4]
+        page.checklist.note[item.id].value = f"note on {item.id}"
+    for q in phase.questions:
+        qw = page.question(q.id)
+        qw.response.value = f"Answer to {q.id} with **markdown**"
+        qw.status.value = "further_work_needed"
+        for pid, area in qw.prompt_notes.items():
+            area.value = f"{q.id}/{pid}"
+        for box in qw.informed_by.values():
+            box.value = True
+        qw.informed_note.value = "Parents' panel, June"
+        row = qw.evidence.add_row()
+        row["reference"].value = f"DPIA section {q.number}"
+        row["description"].value = "Risk table"
+        action = qw.actions.add_row()
+        action["action"].value = f"Follow up {q.id}"
+        action["owner"].value = "Priya"
+        action["due"].value = dt.date(2027, 3, q.number)
+        action["status"].value = "done"
+
+    data = _disk(blank_store)
+    for n, item in enumerate(phase.checklist):
+        entry = data["phases"][phase.id]["checklist"][item.id]
+        assert entry == {
+            "status": ["done", "partly", "not_yet", "not_applicable"][n % 4],
+            "note": f"note on {item.id}",
+        }
+    for q in phase.questions:
+        answer = data["answers"][q.id]
+        assert answer["response"] == f"Answer to {q.id} with **markdown**"
+        assert answer["status"] == "further_work_needed"
+        assert answer["prompts"] == {pid: f"{q.id}/{pid}" for pid in q.prompt_ids}
+        assert answer["informed_by"] == {
+            "end_users": True,
+            "experts_by_experience": True,
+            "affected_stakeholders": True,
+            "external_experts": True,
+            "note": "Parents' panel, June",
+        }
+        assert answer["evidence"] == [
+            {"reference": f"DPIA section {q.number}", "description": "Risk table"}
+        ]
+        assert answer["further_work"] == [
+            {"action": f"Follow up {q.id}", "owner": "Priya",
+             "due": f"2027-03-{q.number:02d}", "status": "done"}
+        ]
+        assert answer["updated_by"] == "ann"
+    # other phases untouched
+    others = [q for q in BANK.questions if q.phase != phase.id]
+    assert all(data["answers"][q.id]["response"] == "" for q in others)
+
+
+def test_every_prompt_has_a_labelled_note_field(blank_store):
+    for phase in BANK.phases:
+        page = _page(blank_store, phase.id)
+        for q in phase.questions:
+            qw = page.question(q.id)
+            assert list(qw.prompt_notes) == list(q.prompt_ids)
+            for pid, area in qw.prompt_notes.items():
+                assert area.description == q.prompt(pid).text
+            assert qw.response.description == f"Your answer to question {q.number}"
+
+
+def test_progress_updates_as_questions_are_completed(blank_store):
+    page = _page(blank_store, "implement")
+    assert page.progress.figures.complete == 0
+    assert "0 of 3 questions complete" in page.progress.value
+    page.question("q11").response.value = "Told the public"
+    assert page.progress.figures.answered == 1
+    for q in ("q11", "q12", "q13"):
+        page.question(q).status.value = "complete"
+    for item in page.checklist.status.values():
+        item.value = "done"
+    assert page.progress.figures.complete == 3
+    assert page.progress.figures.fraction == 1.0
+    assert "3 of 3 questions complete" in page.progress.value
+    q12 = page.question("q12")
+    q12.prompt_notes["better_outcomes"].value = "Evaluation report"
+    assert "notes on 1 of 4 prompts" in q12.progress.value
+
+
+def test_save_indicator_says_saved_with_the_time(blank_store):
+    page = _page(blank_store, "explore")
+    page.question("q1").response.value = "x"
+    assert page.save_indicator.kind == "saved"
+    assert "Saved " in page.save_indicator.value
+    assert 'role="status"' in page.save_indicator.value
+
+
+def test_edits_to_different_questions_in_two_tabs_both_survive(blank_store):
+    tab_a, tab_b = _page(blank_store, "explore", "ann"), _page(blank_store, "explore", "bob")
+    tab_a.question("q1").response.value = "from ann"
+    tab_b.question("q2").response.value = "from bob"
+    data = _disk(blank_store)
+    assert data["answers"]["q1"]["response"] == "from ann"
+    assert data["answers"]["q2"]["response"] == "from bob"
+    # Bob's save brought Ann's edit into Bob's page.
+    assert tab_b.question("q1").response.value == "from ann"
+
+
+def test_a_conflict_is_shown_and_keep_mine_saves_mine(blank_store):
+    tab_a, tab_b = _page(blank_store, "explore", "ann"), _page(blank_store, "explore", "bob")
+    tab_a.question("q3").response.value = "ann's answer"
+    tab_b.question("q3").response.value = "bob's answer"
+    assert _disk(blank_store)["answers"]["q3"]["response"] == "ann's answer"
+    assert tab_b.save_indicator.kind == "conflict"
+    panel = tab_b.conflicts
+    assert panel.layout.display == "flex"
+    shown = " ".join(getattr(c, "value", "") for c in panel.children[1].children)
+    assert "ann&#x27;s answer" in shown  # escaped: user text is never raw HTML
+    assert "bob&#x27;s answer" in shown
+    assert "Saved by ann" in shown
+    keep = panel.children[1].children[1].children[0]
+    assert keep.description == "Keep mine"
+    keep.click()
+    assert _disk(blank_store)["answers"]["q3"]["response"] == "bob's answer"
+    assert tab_b.save_indicator.kind == "saved"
+    assert panel.layout.display == "none"
+
+
+def test_take_theirs_shows_their_value_and_drops_mine(blank_store):
+    tab_a, tab_b = _page(blank_store, "explore", "ann"), _page(blank_store, "explore", "bob")
+    tab_a.question("q3").response.value = "ann's answer"
+    tab_b.question("q3").response.value = "bob's answer"
+    tab_b.question("q4").response.value = "bob on q4 still saves"
+    take = tab_b.conflicts.children[1].children[1].children[1]
+    assert take.description == "Take theirs"
+    take.click()
+    data = _disk(blank_store)
+    assert data["answers"]["q3"]["response"] == "ann's answer"
+    assert data["answers"]["q4"]["response"] == "bob on q4 still saves"
+    assert tab_b.question("q3").response.value == "ann's answer"
+    assert not tab_b.session.conflicts
+
+
+def test_a_field_updated_from_someone_else_is_checked_against_what_was_shown(blank_store):
+    tab_a, tab_b = _page(blank_store, "explore", "ann"), _page(blank_store, "explore", "bob")
+    tab_a.question("q1").response.value = "ann v1"
+    tab_b.question("q2").response.value = "bob"  # brings "ann v1" into bob's q1
+    tab_b.question("q1").response.value = "ann v1, edited by bob"
+    assert _disk(blank_store)["answers"]["q1"]["response"] == "ann v1, edited by bob"
+    assert not tab_b.session.conflicts
+
+
+def test_debounced_save_waits_for_typing_to_stop(blank_store):
+    async def scenario():
+        page = _page(blank_store, "explore")
+        area = page.question("q1").response
+        for text in ("H", "He", "Hel", "Hello"):
+            area.value = text
+        assert _disk(blank_store)["answers"]["q1"]["response"] == ""  # not on the keystroke
+        assert page.save_indicator.kind == "pending"
+        await asyncio.sleep(1.5)
+        return page
+
+    page = asyncio.run(scenario())
+    assert _disk(blank_store)["answers"]["q1"]["response"] == "Hello"
+    assert page.save_indicator.kind == "saved"
+    saves = [h for h in blank_store.history("p") if h["path"] == "answers.q1.response"]
+    assert len(saves) == 1  # one save for the burst of keystrokes
+
+
+def test_removing_an_evidence_row_saves_the_shorter_list(blank_store):
+    page = _page(blank_store, "develop")
+    editor = page.question("q5").evidence
+    assert editor.children == (editor.empty_note, editor.add_button)  # empty, but can add
+    for ref in ("A", "B"):
+        editor.add_row()["reference"].value = ref
+    editor.remove_row(0)
+    assert _disk(blank_store)["answers"]["q5"]["evidence"] == [{"reference": "B", "description": ""}]
+
+
+def test_an_invalid_edit_shows_an_error_and_keeps_the_file(blank_store):
+    page = _page(blank_store, "explore")
+    before = blank_store.answers_path("p").read_bytes()
+    page.question("q1").response.value = "x" * 100_001
+    assert page.save_indicator.kind == "error"
+    assert "100000" in page.save_indicator.value
+    assert blank_store.answers_path("p").read_bytes() == before
+
+
+def test_user_text_is_escaped_in_the_page(store):
+    store.create("<script>alert(1)</script>", "<b>LA</b>", project_id="p", user="x")
+    page = PhaseWorkbook(EditSession(store, "p", user="<img src=x onerror=alert(1)>"), "explore")
+    header = page.children[0].value
+    assert "<script>" not in header and "&lt;script&gt;" in header
+    assert "<img" not in header and "&lt;img" in header
+
+
+# ---- pages, as the notebooks call them
+
+
+def test_phase_page_reads_project_and_user_from_the_voila_query(blank_store, monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", "project=p&user=Sam%20Patel")
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    page = phase_page("develop", project="ignored", workspace=blank_store.root)
+    assert isinstance(page.children[0], PhaseWorkbook)
+    assert page.children[0].session.user == "Sam Patel"
+
+
+def test_phase_page_asks_for_a_name_once(blank_store, monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", "project=p")
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    page = phase_page("explore", workspace=blank_store.root)
+    prompt = page.children[0]
+    assert isinstance(prompt, UserNamePrompt)
+    prompt.go.click()
+    assert "Enter your name" in prompt.message.value
+    prompt.name.value = "  Sam\x00 Patel  "
+    prompt.go.click()
+    (workbook_page,) = page.children
+    assert workbook_page.session.user == "Sam Patel"
+    workbook_page.question("q1").response.value = "hello"
+    assert _disk(blank_store)["answers"]["q1"]["updated_by"] == "Sam Patel"
+
+
+def test_jupyterhub_user_wins(blank_store, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_USER", "hub-user")
+    monkeypatch.setenv("QUERY_STRING", "project=p&user=someone-else")
+    page = phase_page("explore", workspace=blank_store.root)
+    assert page.children[0].session.user == "hub-user"
+
+
+@pytest.mark.parametrize(
+    "query", ["project=nope", "project=..%2F..%2Fetc", "project=%3Cscript%3E", "project="]
+)
+def test_unknown_or_unsafe_project_gets_a_friendly_message(blank_store, monkeypatch, query):
+    monkeypatch.setenv("QUERY_STRING", query + "&user=x")
+    page = phase_page("explore", project=None, workspace=blank_store.root)
+    assert "Project not found" in page.value
+    assert "<script>" not in page.value
+    assert "Traceback" not in page.value
+
+
+def test_a_corrupt_project_gets_a_message_not_a_traceback(blank_store, monkeypatch):
+    blank_store.answers_path("p").write_text("{ nope")
+    monkeypatch.setenv("QUERY_STRING", "project=p&user=x")
+    page = phase_page("explore", workspace=blank_store.root)
+    assert "cannot be opened" in page.value
+    assert "not valid JSON" in page.value
+    assert blank_store.answers_path("p").read_text() == "{ nope"
+
+
+def test_start_page_lists_projects_and_creates_one(blank_store, monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", "user=Ann")
+    page = start_page(workspace=blank_store.root).children[0]
+    assert isinstance(page, StartPage)
+    assert [v for _, v in page.picker.options] == ["p"]
+    assert "01-explore.ipynb?project=p&amp;user=Ann" in page.phases.value
+    page.create_button.click()
+    assert "enter the name of the tool" in page.create_message.value
+    page.tool_name.value = "Placement Forecast"
+    page.authority.value = "Hartmoor"
+    page.create_button.click()
+    assert page.picker.value == "placement-forecast"
+    assert blank_store.open("placement-forecast").project.created_by == "Ann"

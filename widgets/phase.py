@@ -1,0 +1,208 @@
+"""PhaseWorkbook: one phase page, with progress, the save indicator and conflict handling."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import ipywidgets as w
+
+from widgets._bind import Binder, esc, html_block
+from widgets.checklist import ChecklistWidget
+from widgets.question import QuestionWidget
+from workbook.bank import Bank, load_bank
+from workbook.errors import Conflict
+from workbook.progress import phase_progress
+from workbook.session import EditSession, SaveState
+
+PHASE_PAGES = {
+    "explore": "01-explore.ipynb",
+    "develop": "02-develop.ipynb",
+    "implement": "03-implement.ipynb",
+}
+START_PAGE = "00-start.ipynb"
+
+
+def page_link(page: str, project_id: str, user: str | None = None) -> str:
+    """A relative link to another page of the app, for the same project (and user)."""
+    from urllib.parse import urlencode
+
+    query = {"project": project_id}
+    if user:
+        query["user"] = user
+    return f"{page}?{urlencode(query)}"
+
+
+class SaveIndicator(w.HTML):
+    """ "Saved 14:02", "Saving…", or the error, announced politely to screen readers."""
+
+    def __init__(self, binder: Binder) -> None:
+        super().__init__()
+        self.add_class("ew-save")
+        binder.on_state(self.show)
+        self.show(binder.session.state)
+
+    def show(self, state: SaveState) -> None:
+        text = state.message
+        if state.kind == "saved" and state.saved_at is not None:
+            text = f"Saved {state.saved_at:%H:%M}"
+        elif state.kind == "saved":
+            text = "All changes saved"
+        self.kind = state.kind
+        self.value = (
+            f'<p role="status" aria-live="polite" class="ew-save-{state.kind}">{esc(text)}</p>'
+        )
+
+
+class ConflictPanel(w.VBox):
+    """Shows each field someone else changed, with both values, and lets the user choose."""
+
+    def __init__(self, binder: Binder, bank: Bank) -> None:
+        super().__init__()
+        self.add_class("ew-conflicts")
+        self.binder = binder
+        self.bank = bank
+        binder.on_state(lambda _state: self.render())
+        self.render()
+
+    def render(self) -> None:
+        session = self.binder.session
+        if not session.conflicts:
+            self.children = ()
+            self.layout.display = "none"
+            return
+        self.layout.display = "flex"
+        items: list[w.Widget] = [
+            html_block(
+                '<h2 class="ew-h2" role="alert">Someone else changed what you were editing</h2>'
+                "<p>Nothing has been lost. For each field below, keep your version or take theirs."
+                "</p>"
+            )
+        ]
+        for path, conflict in session.conflicts.items():
+            items.append(self._item(path, conflict))
+        self.children = items
+
+    def _item(self, path: str, conflict: Conflict) -> w.VBox:
+        who = conflict.their_user or "someone else"
+        when = f" in revision {conflict.their_revision}" if conflict.their_revision else ""
+        keep = w.Button(
+            description="Keep mine",
+            button_style="primary",
+            tooltip=f"Keep your version of {self.bank.field_label(path)}",
+        )
+        take = w.Button(
+            description="Take theirs",
+            tooltip=f"Use {who}'s version of {self.bank.field_label(path)}",
+        )
+        keep.add_class("ew-keep")
+        take.add_class("ew-take")
+        keep.on_click(lambda _: self.binder.session.keep_mine(path))
+        take.on_click(lambda _: self.binder.session.take_theirs(path))
+        body = html_block(
+            f'<h3 class="ew-h4">{esc(self.bank.field_label(path))}</h3>'
+            f"<p><strong>Saved by {esc(who)}{esc(when)}:</strong></p>"
+            f'<pre class="ew-value">{esc(_show(conflict.theirs))}</pre>'
+            f"<p><strong>Your version:</strong></p>"
+            f'<pre class="ew-value">{esc(_show(conflict.yours))}</pre>'
+        )
+        box = w.VBox([body, w.HBox([keep, take])])
+        box.add_class("ew-conflict")
+        return box
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value or "(empty)"
+    if value is None:
+        return "(not set)"
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class PhaseProgressView(w.HTML):
+    """The phase's progress bar and figures, recomputed from what the user sees."""
+
+    def __init__(self, binder: Binder, bank: Bank, phase_id: str) -> None:
+        super().__init__()
+        self.add_class("ew-progress")
+        self.binder = binder
+        self.phase = bank.phase(phase_id)
+        binder.on_change(lambda _path: self.update())
+        binder.on_state(lambda _state: self.update())
+        self.update()
+
+    def update(self) -> None:
+        p = phase_progress(self.binder.session.current(), self.phase)
+        pct = round(p.fraction * 100)
+        self.figures = p
+        self.value = (
+            f'<div class="ew-progress-box">'
+            f'<progress max="100" value="{pct}" aria-label="{esc(self.phase.title)} progress">'
+            f"{pct}%</progress> <strong>{pct}%</strong>"
+            f'<p class="ew-hint">{p.complete} of {p.questions_total} questions complete · '
+            f"{p.answered} answered · {p.prompts_noted} of {p.prompts_total} prompt notes · "
+            f"checklist {p.checklist_done} of {p.checklist_total} done</p></div>"
+        )
+
+
+class PhaseWorkbook(w.VBox):
+    """One phase: introduction, checklist and questions, with progress and autosave."""
+
+    def __init__(self, session: EditSession, phase_id: str, *, bank: Bank | None = None) -> None:
+        super().__init__()
+        self.add_class("ew-phase")
+        bank = bank or load_bank(session.workbook.edition)
+        self.session = session
+        self.binder = Binder(session)
+        phase = bank.phase(phase_id)
+        self.phase = phase
+        info = session.workbook.project
+
+        self.save_indicator = SaveIndicator(self.binder)
+        self.progress = PhaseProgressView(self.binder, bank, phase_id)
+        self.conflicts = ConflictPanel(self.binder, bank)
+        self.checklist = ChecklistWidget(phase, self.binder)
+        self.questions = [QuestionWidget(q, self.binder) for q in phase.questions]
+
+        current = ' aria-current="page"'
+        nav = " ".join(
+            f'<a href="{esc(page_link(page, info.id, session.user))}"'
+            f"{current if pid == phase_id else ''}>{esc(bank.phase(pid).title)}</a>"
+            for pid, page in PHASE_PAGES.items()
+        )
+        header = html_block(
+            f'<p class="ew-kicker">{esc(bank.title)} · {esc(info.local_authority)}</p>'
+            f'<p class="ew-project"><strong>{esc(info.tool_name)}</strong></p>'
+            f'<nav class="ew-nav" aria-label="Workbook pages">'
+            f'<a href="{esc(page_link(START_PAGE, info.id, session.user))}">Start</a> {nav}</nav>'
+            f'<p class="ew-hint">Editing as <strong>{esc(session.user)}</strong>. '
+            "Changes are saved automatically.</p>"
+        )
+        status_bar = w.HBox([self.save_indicator, self.progress])
+        status_bar.add_class("ew-status-bar")
+        intro = html_block(
+            f'<p class="ew-hint">{esc(phase.stages)}</p><p>{esc(phase.introduction)}</p>'
+        )
+        after = (
+            html_block(f"<p>{esc(phase.after_checklist)}</p>") if phase.after_checklist else None
+        )
+        questions_heading = html_block('<h2 class="ew-h2" id="questions">Questions</h2>')
+        footer = html_block(f'<p class="ew-footer">{esc(bank.attribution)}</p>')
+        self.children = [
+            c
+            for c in (
+                header,
+                status_bar,
+                self.conflicts,
+                intro,
+                self.checklist,
+                after,
+                questions_heading,
+                *self.questions,
+                footer,
+            )
+            if c is not None
+        ]
+
+    def question(self, question_id: str) -> QuestionWidget:
+        return next(q for q in self.questions if q.question.id == question_id)

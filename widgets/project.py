@@ -1,0 +1,182 @@
+"""The start page: pick or create a project, and see its three phases with progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from widgets._bind import esc, html_block, stacked
+from widgets.phase import PHASE_PAGES, page_link
+from workbook.bank import Bank, load_bank
+from workbook.errors import WorkbookError
+from workbook.progress import project_progress
+from workbook.store import Store
+
+MAX_NAME = 100
+
+
+class UserNamePrompt(w.VBox):
+    """Asks once for the name recorded with the user's changes."""
+
+    def __init__(self, on_name: Callable[[str], None]) -> None:
+        super().__init__()
+        self.add_class("ew-name-prompt")
+        self.name = stacked(
+            w.Text(description="Your name", placeholder="For example, Sam Patel"), width="24em"
+        )
+        self.go = w.Button(description="Continue", button_style="primary")
+        self.message = html_block("")
+        self._on_name = on_name
+        self.go.on_click(lambda _: self.submit())
+        self.name.continuous_update = False
+        self.children = [
+            html_block(
+                '<h2 class="ew-h2">Who is editing?</h2><p>Your name is recorded with each change '
+                "you make, so the oversight group can see who wrote what.</p>"
+            ),
+            self.name,
+            self.message,
+            self.go,
+        ]
+
+    def submit(self) -> None:
+        name = clean_name(self.name.value)
+        if not name:
+            self.message.value = '<p class="ew-error" role="alert">Enter your name to continue.</p>'
+            return
+        self._on_name(name)
+
+
+def clean_name(value: str | None) -> str:
+    """A display name from untrusted input: printable, single-spaced, at most 100 characters."""
+    text = "".join(ch for ch in (value or "") if ch.isprintable())
+    return " ".join(text.split())[:MAX_NAME]
+
+
+class StartPage(w.VBox):
+    """Create a project or open one, and see its phases with progress and links."""
+
+    def __init__(
+        self, store: Store, *, user: str, project_id: str | None = None, bank: Bank | None = None
+    ) -> None:
+        super().__init__()
+        self.add_class("ew-start")
+        self.store = store
+        self.user = user
+        self.bank = bank or load_bank()
+        self.picker = stacked(w.Dropdown(description="Project", options=[]), width="36em")
+        self.picker.observe(lambda _: self._show_phases(), names="value")
+        self.phases = html_block("", "ew-phases")
+        self.problems = html_block("")
+
+        self.tool_name = stacked(w.Text(description="Name of the tool"), width="36em")
+        self.authority = stacked(w.Text(description="Local authority"), width="36em")
+        self.owner = stacked(w.Text(description="Owner (optional)"), width="36em")
+        self.oversight = stacked(w.Text(description="Oversight group (optional)"), width="36em")
+        self.create_button = w.Button(description="Create project", button_style="primary")
+        self.create_button.on_click(lambda _: self.create())
+        self.create_message = html_block("")
+
+        b = self.bank
+        intro = (
+            f'<p class="ew-kicker">{esc(b.publisher)} · {esc(b.published)}</p>'
+            f'<p class="ew-lead"><strong>{esc(b.title)}</strong>: {esc(b.subtitle)}</p>'
+            "<p>Work through the workbook one phase at a time. Each phase starts with a "
+            "checklist of what should already be done, then asks its questions. Your answers "
+            "are saved as you type.</p>"
+            + "".join(f"<p>{esc(t)}</p>" for t in b.summary)
+            + f'<p class="ew-hint">Editing as <strong>{esc(user)}</strong>.</p>'
+        )
+        self.children = [
+            html_block(intro),
+            html_block('<h2 class="ew-h2">Open a project</h2>'),
+            self.picker,
+            self.problems,
+            self.phases,
+            html_block('<h2 class="ew-h2">Start a new project</h2>'),
+            self.tool_name,
+            self.authority,
+            self.owner,
+            self.oversight,
+            self.create_message,
+            self.create_button,
+            html_block(f'<p class="ew-footer">{esc(b.attribution)}</p>'),
+        ]
+        self.reload(select=project_id)
+
+    def reload(self, select: str | None = None) -> None:
+        entries = self.store.list()
+        good = [e for e in entries if e.workbook is not None]
+        bad = [e for e in entries if e.workbook is None]
+        self._workbooks = {e.id: e.workbook for e in good}
+        self.picker.options = [
+            (f"{e.workbook.project.tool_name} ({e.workbook.project.local_authority})", e.id)
+            for e in good
+        ]
+        if select in self._workbooks:
+            self.picker.value = select
+        elif good and self.picker.value is None:
+            self.picker.value = good[0].id
+        self.problems.value = "".join(
+            f'<p class="ew-error">Project {esc(e.id)} cannot be opened: {esc(str(e.error))}</p>'
+            for e in bad
+        )
+        if not good:
+            self.phases.value = "<p>No projects yet. Start one below.</p>"
+        self._show_phases()
+
+    def _show_phases(self) -> None:
+        pid = self.picker.value
+        if pid is None:
+            return
+        wb = self._workbooks[pid]
+        rows = []
+        for phase, p in zip(self.bank.phases, project_progress(wb, self.bank), strict=True):
+            pct = round(p.fraction * 100)
+            numbers = f"questions {phase.questions[0].number}–{phase.questions[-1].number}"
+            rows.append(
+                f'<li class="ew-phase-card"><h3 class="ew-h3"><a href="'
+                f'{esc(page_link(PHASE_PAGES[phase.id], pid, self.user))}">{esc(phase.title)}</a>'
+                f'</h3><p class="ew-hint">{numbers}</p>'
+                f'<progress max="100" value="{pct}" aria-label="{esc(phase.title)} progress">'
+                f"{pct}%</progress> <strong>{pct}%</strong>"
+                f'<p class="ew-hint">{p.complete} of {p.questions_total} questions complete · '
+                f"{p.answered} answered · checklist {p.checklist_done} of {p.checklist_total}</p>"
+                "</li>"
+            )
+        info = wb.project
+        self.phases.value = (
+            f"<p><strong>{esc(info.tool_name)}</strong>, {esc(info.local_authority)}"
+            f" · revision {wb.revision}</p>"
+            f'<ul class="ew-phase-list">{"".join(rows)}</ul>'
+        )
+
+    def create(self) -> None:
+        try:
+            wb = self.store.create(
+                self.tool_name.value.strip(),
+                self.authority.value.strip(),
+                owner=self.owner.value.strip(),
+                oversight_group=self.oversight.value.strip(),
+                user=self.user,
+            )
+        except WorkbookError as exc:
+            self.create_message.value = (
+                f'<p class="ew-error" role="alert">The project was not created: '
+                f"{esc(_plain(exc))}</p>"
+            )
+            return
+        for field in (self.tool_name, self.authority, self.owner, self.oversight):
+            field.value = ""
+        self.create_message.value = (
+            f'<p role="status">Created {esc(wb.project.tool_name)}. Open a phase below.</p>'
+        )
+        self.reload(select=wb.project.id)
+
+
+def _plain(exc: WorkbookError) -> str:
+    names = {"tool_name": "the name of the tool", "local_authority": "the local authority"}
+    if exc.field in names and "at least 1" in exc.message:
+        return f"enter {names[exc.field]}"
+    return exc.message

@@ -1,0 +1,298 @@
+"""QuestionWidget: one workbook question, its prompts and everything recorded against it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as w
+
+from widgets._bind import Binder, esc, html_block, stacked, textarea
+from workbook.bank import NotePart, Question
+from workbook.model import INFORMED_BY_GROUPS, QUESTION_STATUS_LABELS, QuestionStatus
+
+
+@dataclass(frozen=True)
+class Column:
+    """One field of a row in a list editor."""
+
+    key: str
+    label: str
+    kind: str = "text"  # "text" | "date" | "choice"
+    choices: tuple[tuple[str, str], ...] = ()
+    required: bool = False
+    width: str = "auto"
+
+
+class RowsEditor(w.VBox):
+    """Edits a list of small records (evidence, actions) stored as one field."""
+
+    def __init__(
+        self, binder: Binder, path: str, columns: tuple[Column, ...], *, noun: str, blank: str
+    ) -> None:
+        super().__init__()
+        self.add_class("ew-rows")
+        self.binder = binder
+        self.path = path
+        self.columns = columns
+        self.noun = noun
+        self._rows: list[dict[str, w.ValueWidget]] = []
+        self._loading = False
+        self.empty_note = html_block(f'<p class="ew-hint">{esc(blank)}</p>')
+        self.add_button = w.Button(description=f"Add {noun}", tooltip=f"Add {noun}")
+        self.add_button.add_class("ew-secondary")
+        self.add_button.on_click(lambda _: self.add_row())
+        self._load(binder.session.value(path))
+        self._render()
+        binder.watch(path, self._load)
+
+    @property
+    def rows(self) -> list[dict[str, w.ValueWidget]]:
+        return self._rows
+
+    def _control(self, column: Column, number: int) -> w.ValueWidget:
+        label = f"{column.label} ({self.noun} {number})"
+        if column.kind == "date":
+            control: w.ValueWidget = w.DatePicker(description=label, value=None)
+        elif column.kind == "choice":
+            control = w.Dropdown(description=label, options=list(column.choices))
+        else:
+            control = w.Text(description=label)
+        stacked(control, width=column.width)
+        control.observe(lambda _: self._changed(), names="value")
+        return control
+
+    def add_row(self, record: dict[str, Any] | None = None) -> dict[str, w.ValueWidget]:
+        number = len(self._rows) + 1
+        row = {c.key: self._control(c, number) for c in self.columns}
+        if record:
+            self._loading = True
+            try:
+                for c in self.columns:
+                    value = record.get(c.key)
+                    if c.kind == "date":
+                        value = dt.date.fromisoformat(value) if value else None
+                    elif value is None:
+                        value = c.choices[0][1] if c.kind == "choice" else ""
+                    row[c.key].value = value
+            finally:
+                self._loading = False
+        self._rows.append(row)
+        self._render()
+        return row
+
+    def remove_row(self, index: int) -> None:
+        del self._rows[index]
+        self._render()
+        self._changed()
+
+    def _render(self) -> None:
+        boxes = []
+        for i, row in enumerate(self._rows):
+            remove = w.Button(
+                description=f"Remove {self.noun} {i + 1}", tooltip=f"Remove {self.noun} {i + 1}"
+            )
+            remove.add_class("ew-link-button")
+            remove.on_click(lambda _, i=i: self.remove_row(i))
+            box = w.HBox([*row.values(), remove])
+            box.add_class("ew-row")
+            boxes.append(box)
+        self.children = [*boxes] if boxes else [self.empty_note]
+        self.children = (*self.children, self.add_button)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The rows as saved: rows missing a required field are left out until filled in."""
+        out = []
+        for row in self._rows:
+            record: dict[str, Any] = {}
+            for c in self.columns:
+                value = row[c.key].value
+                if c.kind == "date":
+                    value = value.isoformat() if value else None
+                elif c.kind == "text":
+                    value = value.strip()
+                record[c.key] = value
+            if all(record[c.key] for c in self.columns if c.required):
+                out.append(record)
+        return out
+
+    def _changed(self) -> None:
+        if not self._loading:
+            self.binder.edited(self.path, self.records())
+
+    def _load(self, records: list[dict[str, Any]]) -> None:
+        if records == self.records():
+            return
+        self._rows = []
+        for record in records:
+            self.add_row(record)
+        self._render()
+
+
+EVIDENCE_COLUMNS = (
+    Column("reference", "Link or document", required=True, width="22em"),
+    Column("description", "What it shows", width="22em"),
+)
+
+ACTION_COLUMNS = (
+    Column("action", "Action", required=True, width="22em"),
+    Column("owner", "Owner", width="12em"),
+    Column("due", "Due date", kind="date", width="11em"),
+    Column(
+        "status", "Status", kind="choice", choices=(("Open", "open"), ("Done", "done")), width="8em"
+    ),
+)
+
+
+class QuestionWidget(w.VBox):
+    """A question: its text, prompts with a note each, the answer and its supporting record."""
+
+    def __init__(self, question: Question, binder: Binder) -> None:
+        super().__init__()
+        self.add_class("ew-question")
+        self.question = question
+        self.binder = binder
+        base = f"answers.{question.id}"
+        q = question
+
+        self.title = html_block(
+            f'<h3 class="ew-q-title" id="question-{q.number}">'
+            f'<span class="ew-q-num">Question {q.number}</span> {esc(q.text)}</h3>'
+        )
+        self.prompt_notes: dict[str, w.Textarea] = {}
+        prompt_children: list[w.Widget] = []
+        for part in q.parts:
+            if isinstance(part, NotePart):
+                prompt_children.append(self._prompt(part.note.id, part.note.text, "ew-note"))
+                continue
+            if part.lead:
+                prompt_children.append(html_block(f'<p class="ew-lead">{esc(part.lead)}</p>'))
+            for prompt in part.prompts:
+                prompt_children.append(self._prompt(prompt.id, prompt.text))
+                for child in prompt.children:
+                    prompt_children.append(self._prompt(child.id, child.text, "ew-nested"))
+        prompts = w.VBox(prompt_children)
+        prompts.add_class("ew-prompts")
+        if prompt_children:
+            intro = "Things to consider. Add a note against each one."
+            prompt_children.insert(0, html_block(f'<p class="ew-hint">{intro}</p>'))
+            prompts.children = prompt_children
+
+        self.response = binder.bind(
+            textarea(
+                f"Your answer to question {q.number}",
+                rows=8,
+                placeholder="Write your answer here. Markdown formatting is supported.",
+            ),
+            f"{base}.response",
+        )
+        self.response.add_class("ew-response")
+        self.status = binder.bind(
+            stacked(
+                w.Dropdown(
+                    description=f"Status of question {q.number}",
+                    options=[(label, s.value) for s, label in QUESTION_STATUS_LABELS.items()],
+                ),
+                width="20em",
+            ),
+            f"{base}.status",
+        )
+
+        self.informed_by: dict[str, w.Checkbox] = {}
+        boxes = []
+        for key, label in INFORMED_BY_GROUPS.items():
+            box = binder.bind(
+                w.Checkbox(description=label, indent=False), f"{base}.informed_by.{key}"
+            )
+            self.informed_by[key] = box
+            boxes.append(box)
+        self.informed_note = binder.bind(
+            textarea("How their views informed this answer", rows=2),
+            f"{base}.informed_by.note",
+        )
+        informed = w.VBox(
+            [
+                html_block(
+                    f'<h4 class="ew-h4">Whose views informed the answer to question '
+                    f"{q.number}?</h4>"
+                ),
+                w.HBox(boxes, layout=w.Layout(flex_flow="row wrap")),
+                self.informed_note,
+            ]
+        )
+        informed.add_class("ew-group")
+
+        self.evidence = RowsEditor(
+            binder,
+            f"{base}.evidence",
+            EVIDENCE_COLUMNS,
+            noun="evidence item",
+            blank="No evidence recorded yet.",
+        )
+        self.actions = RowsEditor(
+            binder,
+            f"{base}.further_work",
+            ACTION_COLUMNS,
+            noun="action",
+            blank="No further-work actions yet.",
+        )
+        self.progress = html_block("", "ew-q-progress")
+        self.help = html_block(_help_html(q))
+
+        self.children = [
+            self.title,
+            prompts,
+            self.response,
+            self.status,
+            self.progress,
+            informed,
+            _section(f"Evidence for question {q.number}", self.evidence),
+            _section(f"Further work for question {q.number}", self.actions),
+            self.help,
+        ]
+        binder.on_change(self._maybe_update_progress)
+        self.update_progress()
+
+    def _prompt(self, prompt_id: str, text: str, *classes: str) -> w.Textarea:
+        area = textarea(text, rows=2)
+        for cls in classes:
+            area.add_class(cls)
+        self.prompt_notes[prompt_id] = area
+        return self.binder.bind(area, f"answers.{self.question.id}.prompts.{prompt_id}")
+
+    def _maybe_update_progress(self, path: str) -> None:
+        if path.startswith(f"answers.{self.question.id}."):
+            self.update_progress()
+
+    def update_progress(self) -> None:
+        noted = sum(bool(a.value.strip()) for a in self.prompt_notes.values())
+        total = len(self.prompt_notes)
+        answered = "Answered" if self.response.value.strip() else "Not answered yet"
+        status = QUESTION_STATUS_LABELS[QuestionStatus(self.status.value)]
+        parts = [answered, f"status: {status}"]
+        if total:
+            parts.append(f"notes on {noted} of {total} prompts")
+        self.progress.value = f'<p class="ew-hint">{esc(" · ".join(parts))}</p>'
+
+
+def _section(title: str, body: w.Widget) -> w.VBox:
+    box = w.VBox([html_block(f'<h4 class="ew-h4">{esc(title)}</h4>'), body])
+    box.add_class("ew-group")
+    return box
+
+
+def _help_html(q: Question) -> str:
+    if not q.help.pointers:
+        return ""
+    items = "".join(
+        f"<li><strong>{esc(p.resource)}</strong>{(' ' + esc(p.purpose)) if p.purpose else ''}</li>"
+        for p in q.help.pointers
+    )
+    lead = esc(q.help.lead or "If you need help, refer to")
+    return (
+        f'<details class="ew-help"><summary>If you need help with question {q.number}</summary>'
+        f"<p>{lead}</p><ul>{items}</ul>"
+        '<p class="ew-hint">These are chapters of the DfE\'s guidance for developing data '
+        "analytics tools and its explainers.</p></details>"
+    )
