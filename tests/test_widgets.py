@@ -35,7 +35,9 @@ def _disk(store):
 def test_every_field_of_every_question_reaches_disk(blank_store, phase):
     page = _page(blank_store, phase.id)
     for n, item in enumerate(phase.checklist):
-        page.checklist.status[item.id].value = ["done", "partly", "not_yet", "not_applicable"][n % 4]
+        page.checklist.status[item.id].value = ["done", "partly", "not_yet", "not_applicable"][
+            n % 4
+        ]
         page.checklist.note[item.id].value = f"note on {item.id}"
     for q in phase.questions:
         qw = page.question(q.id)
@@ -78,8 +80,12 @@ def test_every_field_of_every_question_reaches_disk(blank_store, phase):
             {"reference": f"DPIA section {q.number}", "description": "Risk table"}
         ]
         assert answer["further_work"] == [
-            {"action": f"Follow up {q.id}", "owner": "Priya",
-             "due": f"2027-03-{q.number:02d}", "status": "done"}
+            {
+                "action": f"Follow up {q.id}",
+                "owner": "Priya",
+                "due": f"2027-03-{q.number:02d}",
+                "status": "done",
+            }
         ]
         assert answer["updated_by"] == "ann"
     # other phases untouched
@@ -204,7 +210,9 @@ def test_removing_an_evidence_row_saves_the_shorter_list(blank_store):
     for ref in ("A", "B"):
         editor.add_row()["reference"].value = ref
     editor.remove_row(0)
-    assert _disk(blank_store)["answers"]["q5"]["evidence"] == [{"reference": "B", "description": ""}]
+    assert _disk(blank_store)["answers"]["q5"]["evidence"] == [
+        {"reference": "B", "description": ""}
+    ]
 
 
 def test_an_invalid_edit_shows_an_error_and_keeps_the_file(blank_store):
@@ -220,8 +228,10 @@ def test_user_text_is_escaped_in_the_page(store):
     store.create("<script>alert(1)</script>", "<b>LA</b>", project_id="p", user="x")
     page = PhaseWorkbook(EditSession(store, "p", user="<img src=x onerror=alert(1)>"), "explore")
     header = page.children[0].value
-    assert "<script>" not in header and "&lt;script&gt;" in header
-    assert "<img" not in header and "&lt;img" in header
+    assert "<script>" not in header
+    assert "&lt;script&gt;" in header
+    assert "<img" not in header
+    assert "&lt;img" in header
 
 
 # ---- pages, as the notebooks call them
