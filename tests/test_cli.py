@@ -108,3 +108,24 @@ def test_import_stays_light():
     code = f"import sys, workbook.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_kernel_start_up_path_stays_light():
+    """What a Voilà kernel imports before the page appears: no Jupyter server, no
+    jsonschema format checkers (rfc3987), no export machinery."""
+    heavy = (
+        "jsonschema",
+        "rfc3987_syntax",
+        "rfc3987",
+        "jupyter_server",
+        "voila",
+        "papermill",
+        "nbconvert",
+        "matplotlib",
+    )
+    code = (
+        "import sys; from widgets import phase_page; from widgets.voila_request import "
+        f"request_params; request_params(); print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

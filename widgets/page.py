@@ -3,7 +3,7 @@
 Each notebook calls one function here. In Voilà the project (and the user's name, once
 given) come from the URL query (``?project=<id>&user=<name>``), which is untrusted input:
 the id must be a safe slug and the name is cleaned. With kernel preheating, the query is
-only known after :func:`voila.utils.wait_for_request` returns.
+only known after :func:`widgets.voila_request.wait_for_request` returns.
 """
 
 from __future__ import annotations
@@ -12,28 +12,18 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import ipywidgets as w
 
 from widgets._bind import esc, html_block
 from widgets.phase import START_PAGE, PhaseWorkbook, page_link
 from widgets.project import StartPage, UserNamePrompt, clean_name
+from widgets.voila_request import request_params
 from workbook.errors import ProjectNotFound, UnsafeProjectId, WorkbookError
 from workbook.session import EditSession
 from workbook.store import Store
 
 log = logging.getLogger("ethics-workbook")
-
-
-def request_params() -> dict[str, str]:
-    """The page's query parameters in Voilà; empty in JupyterLab, nbval or papermill."""
-    if os.environ.get("VOILA_KERNEL_ID") or os.environ.get("VOILA_PREHEAT") == "True":
-        from voila.utils import wait_for_request
-
-        wait_for_request()
-    query = os.environ.get("QUERY_STRING", "")
-    return {k: v[0] for k, v in parse_qs(query, max_num_fields=20).items()}
 
 
 def _message(title: str, body: str, link: str | None = None) -> w.HTML:
