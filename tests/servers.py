@@ -64,15 +64,24 @@ def start_server(workspace: Path, log: Path, extra_args: tuple[str, ...] = ()) -
     port = free_port()
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("JUPYTERHUB_USER", None)
-    fh = log.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "workbook", "--workspace", str(workspace), "serve",
-         "--port", str(port), *extra_args],
-        stdout=fh,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
+    with log.open("w") as fh:  # the child keeps its own copy of the handle
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "workbook",
+                "--workspace",
+                str(workspace),
+                "serve",
+                "--port",
+                str(port),
+                *extra_args,
+            ],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     server = Server(f"http://127.0.0.1:{port}", workspace, Store(workspace), proc, log)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

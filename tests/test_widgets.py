@@ -104,6 +104,17 @@ def test_every_prompt_has_a_labelled_note_field(blank_store):
             assert qw.response.description == f"Your answer to question {q.number}"
 
 
+def test_the_first_words_of_an_answer_set_the_status_to_in_progress(blank_store):
+    page = _page(blank_store, "explore")
+    q1 = page.question("q1")
+    q1.response.value = "We are drafting this"
+    assert q1.status.value == "in_progress"
+    assert _disk(blank_store)["answers"]["q1"]["status"] == "in_progress"
+    q1.status.value = "complete"
+    q1.response.value = "We are drafting this, and more"
+    assert _disk(blank_store)["answers"]["q1"]["status"] == "complete"  # only from not started
+
+
 def test_progress_updates_as_questions_are_completed(blank_store):
     page = _page(blank_store, "implement")
     assert page.progress.figures.complete == 0
@@ -251,6 +262,7 @@ def test_phase_page_asks_for_a_name_once(blank_store, monkeypatch):
     page = phase_page("explore", workspace=blank_store.root)
     prompt = page.children[0]
     assert isinstance(prompt, UserNamePrompt)
+    assert "Early Help Predictor (Hartmoor)" in prompt.children[0].value
     prompt.go.click()
     assert "Enter your name" in prompt.message.value
     prompt.name.value = "  Sam\x00 Patel  "

@@ -9,6 +9,10 @@ from workbook.bank import Phase
 from workbook.model import CHECKLIST_STATUS_LABELS
 
 NOT_ASSESSED = "Not assessed yet"
+UNSET = ""
+"""The option value shown for "not assessed yet" (saved as null). Not None: ipywidgets takes
+a None value as "nothing selected", and whether a new Dropdown whose first option is None
+starts on that option or on no option at all depends on the hash seed of the kernel."""
 
 
 class ChecklistWidget(w.VBox):
@@ -20,7 +24,7 @@ class ChecklistWidget(w.VBox):
         self.phase = phase
         self.status: dict[str, w.Dropdown] = {}
         self.note: dict[str, w.Textarea] = {}
-        options = [(NOT_ASSESSED, None)] + [
+        options = [(NOT_ASSESSED, UNSET)] + [
             (lbl, s.value) for s, lbl in CHECKLIST_STATUS_LABELS.items()
         ]
         rows: list[w.Widget] = [
@@ -37,6 +41,8 @@ class ChecklistWidget(w.VBox):
                     w.Dropdown(description=f"{number}. {item.text}", options=options), width="100%"
                 ),
                 f"{path}.status",
+                to_json=lambda v: v or None,
+                from_json=lambda v: v or UNSET,
             )
             status.add_class("ew-check-status")
             note = binder.bind(textarea(f"Note on checklist item {number}", rows=1), f"{path}.note")

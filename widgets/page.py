@@ -34,7 +34,9 @@ def _message(title: str, body: str, link: str | None = None) -> w.HTML:
     )
 
 
-def _with_user(params: dict[str, str], build: Callable[[str], w.Widget]) -> w.Widget:
+def _with_user(
+    params: dict[str, str], build: Callable[[str], w.Widget], *, editing: str = ""
+) -> w.Widget:
     """Build the page for the user: from JupyterHub, the URL, or by asking once."""
     name = clean_name(os.environ.get("JUPYTERHUB_USER") or params.get("user"))
     page = w.VBox()
@@ -46,7 +48,7 @@ def _with_user(params: dict[str, str], build: Callable[[str], w.Widget]) -> w.Wi
     if name:
         on_name(name)
     else:
-        page.children = [UserNamePrompt(on_name)]
+        page.children = [UserNamePrompt(on_name, editing=editing)]
     return page
 
 
@@ -89,14 +91,14 @@ def phase_page(phase_id: str, project: str | None = None, workspace: str | Path 
 
     def build() -> w.Widget:
         store = Store(workspace)
-        store.open(project_id)  # fail early, before asking for a name
+        info = store.open(project_id).project  # fail early, before asking for a name
 
         def for_user(user: str) -> w.Widget:
             return _guard(
                 lambda: PhaseWorkbook(EditSession(store, project_id, user=user), phase_id), start
             )
 
-        return _with_user(params, for_user)
+        return _with_user(params, for_user, editing=f"{info.tool_name} ({info.local_authority})")
 
     return _guard(build, start)
 

@@ -19,7 +19,7 @@ MAX_NAME = 100
 class UserNamePrompt(w.VBox):
     """Asks once for the name recorded with the user's changes."""
 
-    def __init__(self, on_name: Callable[[str], None]) -> None:
+    def __init__(self, on_name: Callable[[str], None], *, editing: str = "") -> None:
         super().__init__()
         self.add_class("ew-name-prompt")
         self.name = stacked(
@@ -32,8 +32,14 @@ class UserNamePrompt(w.VBox):
         self.name.continuous_update = False
         self.children = [
             html_block(
-                '<h2 class="ew-h2">Who is editing?</h2><p>Your name is recorded with each change '
-                "you make, so the oversight group can see who wrote what.</p>"
+                '<h2 class="ew-h2">Who is editing?</h2>'
+                + (
+                    f"<p>You are about to edit <strong>{esc(editing)}</strong>.</p>"
+                    if editing
+                    else ""
+                )
+                + "<p>Your name is recorded with each change you make, so the oversight group can "
+                "see who wrote what.</p>"
             ),
             self.name,
             self.message,

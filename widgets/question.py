@@ -42,7 +42,7 @@ class RowsEditor(w.VBox):
         self.empty_note = html_block(f'<p class="ew-hint">{esc(blank)}</p>')
         self.add_button = w.Button(description=f"Add {noun}", tooltip=f"Add {noun}")
         self.add_button.add_class("ew-secondary")
-        self.add_button.on_click(lambda _: self.add_row())
+        self.add_button.on_click(lambda _: self._add_and_focus())
         self._load(binder.session.value(path))
         self._render()
         binder.watch(path, self._load)
@@ -51,8 +51,11 @@ class RowsEditor(w.VBox):
     def rows(self) -> list[dict[str, w.ValueWidget]]:
         return self._rows
 
+    def _label(self, column: Column, number: int) -> str:
+        return f"{column.label} ({self.noun} {number})"
+
     def _control(self, column: Column, number: int) -> w.ValueWidget:
-        label = f"{column.label} ({self.noun} {number})"
+        label = self._label(column, number)
         if column.kind == "date":
             control: w.ValueWidget = w.DatePicker(description=label, value=None)
         elif column.kind == "choice":
@@ -82,6 +85,18 @@ class RowsEditor(w.VBox):
         self._render()
         return row
 
+    def _add_and_focus(self) -> None:
+        """The add button: add a row and move focus to its first field, so keyboard and
+        screen reader users are not left on a button that the re-render removed."""
+        row = self.add_row()
+        next(iter(row.values())).focus()
+
+    def _remove_and_focus(self, index: int) -> None:
+        """A remove button: remove its row and put focus on the add button (the remove
+        button itself is gone)."""
+        self.remove_row(index)
+        self.add_button.focus()
+
     def remove_row(self, index: int) -> None:
         del self._rows[index]
         self._render()
@@ -90,16 +105,17 @@ class RowsEditor(w.VBox):
     def _render(self) -> None:
         boxes = []
         for i, row in enumerate(self._rows):
+            for c in self.columns:  # renumber: rows after a removed one move up
+                row[c.key].description = self._label(c, i + 1)
             remove = w.Button(
                 description=f"Remove {self.noun} {i + 1}", tooltip=f"Remove {self.noun} {i + 1}"
             )
             remove.add_class("ew-link-button")
-            remove.on_click(lambda _, i=i: self.remove_row(i))
+            remove.on_click(lambda _, i=i: self._remove_and_focus(i))
             box = w.HBox([*row.values(), remove])
             box.add_class("ew-row")
             boxes.append(box)
-        self.children = [*boxes] if boxes else [self.empty_note]
-        self.children = (*self.children, self.add_button)
+        self.children = (*(boxes or [self.empty_note]), self.add_button)
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as saved: rows missing a required field are left out until filled in."""
@@ -199,6 +215,8 @@ class QuestionWidget(w.VBox):
             f"{base}.status",
         )
 
+        self.response.observe(self._started, names="value")
+
         self.informed_by: dict[str, w.Checkbox] = {}
         boxes = []
         for key, label in INFORMED_BY_GROUPS.items():
@@ -260,6 +278,11 @@ class QuestionWidget(w.VBox):
             area.add_class(cls)
         self.prompt_notes[prompt_id] = area
         return self.binder.bind(area, f"answers.{self.question.id}.prompts.{prompt_id}")
+
+    def _started(self, change: dict[str, Any]) -> None:
+        """The first words of an answer move the status from "Not started" to "In progress"."""
+        if change["new"].strip() and self.status.value == QuestionStatus.not_started.value:
+            self.status.value = QuestionStatus.in_progress.value
 
     def _maybe_update_progress(self, path: str) -> None:
         if path.startswith(f"answers.{self.question.id}."):
