@@ -258,6 +258,74 @@ def serve(
 
 
 @cli.command()
+@click.argument("projects", nargs=-1)
+@click.option("--all", "all_projects", is_flag=True, help="Export every project in the workspace.")
+@click.option(
+    "--to",
+    "formats",
+    default="html",
+    show_default=True,
+    help="Comma-separated formats: html, pdf, docx, md.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="Folder for the documents.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Projects exported at once (default: number of cores).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace documents that already exist.")
+@click.option("--keep-notebook", is_flag=True, help="Keep each executed report notebook too.")
+@click.option("--pack", is_flag=True, help="Also write <out>/index.html listing every project.")
+@click.pass_context
+def export(
+    ctx: click.Context,
+    projects: tuple[str, ...],
+    all_projects: bool,
+    formats: str,
+    out: Path,
+    jobs: int | None,
+    overwrite: bool,
+    keep_notebook: bool,
+    pack: bool,
+) -> None:
+    """Export PROJECTS (or --all) as documents for an oversight group."""
+    from workbook.export import export_projects, parse_formats
+
+    if bool(projects) == all_projects:
+        raise click.UsageError("name one or more projects, or pass --all (not both)")
+    parse_formats(formats)  # fail fast, before any work
+    result = export_projects(
+        list(projects) if projects else None,
+        workspace=ctx.obj["workspace"],
+        formats=formats,
+        out=out,
+        jobs=jobs,
+        overwrite=overwrite,
+        keep_notebook=keep_notebook,
+        pack=pack,
+        progress=sys.stderr.isatty(),
+    )
+    for item in result.projects:
+        if item.ok:
+            click.echo(f"{item.project}: " + ", ".join(f.name for f in item.files))
+        else:
+            click.echo(f"{item.project}: FAILED: {item.error}", err=True)
+    if result.index:
+        click.echo(f"Oversight pack: {result.index}")
+    done = len(result.projects) - len(result.failed)
+    click.echo(f"Exported {done} of {len(result.projects)} projects to {out}")
+    if result.failed:
+        ctx.exit(1)
+
+
+@cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if the committed schema file is out of date.")
 @click.option("--write", is_flag=True, help="Rewrite workbook/schema/answers.schema.json.")
 def schema(check: bool, write: bool) -> None:

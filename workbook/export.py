@@ -1,0 +1,368 @@
+"""Batch export: papermill runs the report notebook per project, nbconvert writes documents.
+
+For each project, in its own worker process:
+
+1. the answers file is opened (an invalid one fails that project only, with its reason);
+2. papermill executes ``notebooks/report.ipynb`` with ``project`` and ``workspace``
+   injected, in a fresh kernel;
+3. nbconvert turns the executed notebook into HTML (no input cells, no scripts) and
+   Markdown; the PDF is that HTML printed by Chromium (Playwright); the Word file is built
+   with python-docx from the report data in the same executed notebook, so every format
+   shows the same thing.
+
+Files are named ``<project-id>-r<revision>.<ext>``; an existing file is never overwritten
+unless ``overwrite=True``. papermill, nbconvert, python-docx and Playwright are imported
+only here, and only when an export runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbook.errors import WorkbookError
+from workbook.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+REPORT_NOTEBOOK = REPO / "notebooks" / "report.ipynb"
+TEMPLATES = REPO / "share" / "jupyter" / "nbconvert" / "templates"
+FORMATS = ("html", "pdf", "docx", "md")
+CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
+KERNEL_TIMEOUT_S = 300
+
+
+@dataclass
+class ProjectExport:
+    """What happened to one project."""
+
+    project: str
+    files: list[Path] = field(default_factory=list)
+    error: str | None = None
+    report: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class ExportResult:
+    projects: list[ProjectExport]
+    index: Path | None = None
+
+    @property
+    def failed(self) -> list[ProjectExport]:
+        return [p for p in self.projects if not p.ok]
+
+
+def parse_formats(value: str | Iterable[str]) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in items if f.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise WorkbookError(
+            f"unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}",
+            field="--to",
+        )
+    return formats
+
+
+def export_projects(
+    projects: Iterable[str] | None = None,
+    *,
+    workspace: Path | str | None = None,
+    formats: str | Iterable[str] = ("html",),
+    out: Path | str = "outputs",
+    jobs: int | None = None,
+    overwrite: bool = False,
+    keep_notebook: bool = False,
+    pack: bool = False,
+    progress: bool = True,
+) -> ExportResult:
+    """Export ``projects`` (every project in the workspace if None) to ``out``."""
+    store = Store(workspace)
+    formats = parse_formats(formats)
+    ids = list(projects) if projects is not None else [e.id for e in store.list()]
+    if not ids:
+        raise WorkbookError(f"no projects to export in {store.root}")
+    out = Path(out).absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(ids)))
+    tasks = [(pid, str(store.root), formats, str(out), overwrite, keep_notebook) for pid in ids]
+
+    from tqdm import tqdm
+
+    results: dict[str, ProjectExport] = {}
+    bar = tqdm(total=len(ids), desc="Exporting", unit="project", disable=not progress)
+    try:
+        if jobs == 1:
+            for task in tasks:
+                result = _export_one(*task)
+                results[result.project] = result
+                bar.update()
+        else:
+            import multiprocessing
+
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = {pool.submit(_export_one, *task): task[0] for task in tasks}
+                for future in as_completed(futures):
+                    pid = futures[future]
+                    try:
+                        results[pid] = future.result()
+                    except Exception as exc:  # a crashed worker: report it, keep going
+                        results[pid] = ProjectExport(pid, error=f"export failed: {exc}")
+                    bar.update()
+    finally:
+        bar.close()
+    ordered = [results[pid] for pid in ids]
+    index = write_pack(ordered, out, overwrite=True) if pack else None
+    return ExportResult(ordered, index)
+
+
+# --------------------------------------------------------------------------- one project
+
+
+def _export_one(
+    project_id: str,
+    workspace: str,
+    formats: tuple[str, ...],
+    out: str,
+    overwrite: bool,
+    keep_notebook: bool,
+) -> ProjectExport:
+    """Runs in a worker process. Never raises for a project's own problems."""
+    result = ProjectExport(project_id)
+    try:
+        wb = Store(workspace).open(project_id)
+        stem = Path(out) / f"{project_id}-r{wb.revision}"
+        targets = {fmt: stem.with_suffix(f".{fmt}") for fmt in formats}
+        if keep_notebook:
+            targets["ipynb"] = stem.with_suffix(".ipynb")
+        existing = [p.name for p in targets.values() if p.exists()]
+        if existing and not overwrite:
+            raise WorkbookError(
+                f"{', '.join(existing)} already exist; pass --overwrite to replace them"
+            )
+        nb = execute_report(project_id, workspace)
+        report = report_data(nb)
+        result.report = report
+        html_text = to_html(nb) if {"html", "pdf"} & set(formats) else ""
+        writers = {
+            "html": lambda p: p.write_text(html_text, encoding="utf-8"),
+            "md": lambda p: p.write_text(to_markdown(nb), encoding="utf-8"),
+            "pdf": lambda p: html_to_pdf(html_text, p),
+            "docx": lambda p: to_docx(report, p),
+            "ipynb": lambda p: _write_notebook(nb, p),
+        }
+        for fmt, path in targets.items():
+            tmp = path.with_name(f".{path.name}.partial")
+            writers[fmt](tmp)
+            os.replace(tmp, path)
+            result.files.append(path)
+    except WorkbookError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # papermill/nbconvert/Chromium failures: a reason, not a traceback
+        result.error = _reason(exc)
+    return result
+
+
+def _reason(exc: Exception) -> str:
+    name = type(exc).__name__
+    if name == "PapermillExecutionError":
+        return f"the report could not be built: {getattr(exc, 'evalue', exc)}"
+    return f"export failed ({name}): {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+
+
+def execute_report(project_id: str, workspace: str):
+    """Run the report notebook for one project in a fresh kernel; return the notebook."""
+    import papermill
+    from traitlets.config import Config
+
+    nb = papermill.execute_notebook(
+        str(REPORT_NOTEBOOK),
+        None,
+        parameters={"project": project_id, "workspace": workspace},
+        kernel_name="python3",
+        progress_bar=False,
+        log_output=False,
+        cwd=str(REPORT_NOTEBOOK.parent),
+        execution_timeout=KERNEL_TIMEOUT_S,
+        # unix sockets in the runtime folder, not loopback TCP ports other users could reach
+        config=Config({"KernelManager": {"transport": "ipc"}}),
+    )
+    _scrub_paths(nb, workspace)
+    return nb
+
+
+def _scrub_paths(nb: Any, workspace: str) -> None:
+    """Keep the machine's paths out of the executed notebook (and so out of any export)."""
+    meta = nb.metadata.get("papermill", {})
+    meta.pop("input_path", None)
+    meta.pop("output_path", None)
+    if "parameters" in meta:
+        meta["parameters"]["workspace"] = "<workspace>"
+    for cell in nb.cells:
+        if cell.cell_type == "code" and workspace in cell.source:
+            cell.source = cell.source.replace(repr(workspace), "None").replace(workspace, "")
+
+
+def report_data(nb: Any) -> dict[str, Any]:
+    from workbook.report import REPORT_MIME
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                raise WorkbookError(f"the report could not be built: {output.get('evalue', '')}")
+            data = output.get("data", {})
+            if REPORT_MIME in data:
+                return data[REPORT_MIME]
+    raise WorkbookError("the report notebook produced no report")
+
+
+def to_html(nb: Any) -> str:
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name="ethics-report",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_markdown=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": _title(nb)}})
+    return body
+
+
+def _title(nb: Any) -> str:
+    from workbook.report import REPORT_MIME
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            report = output.get("data", {}).get(REPORT_MIME)
+            if report:
+                return f"{report['project']['tool_name']}: Data Ethics Workbook"
+    return "Data Ethics Workbook"
+
+
+def to_markdown(nb: Any) -> str:
+    from nbconvert import MarkdownExporter
+
+    exporter = MarkdownExporter(
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_markdown=True,
+    )
+    exporter.display_data_priority = ["text/markdown", "text/plain"]
+    body, _ = exporter.from_notebook_node(nb)
+    return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
+
+
+def html_to_pdf(html_text: str, path: Path) -> None:
+    """Print the exported HTML to PDF with the system Chromium (offline, no downloads)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.exists():
+        raise WorkbookError(
+            f"PDF export needs Chromium at {CHROMIUM} (apt-get install chromium, or set "
+            "WORKBOOK_CHROMIUM)"
+        )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--no-first-run",
+                "--disable-component-update",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            page.route("**/*", lambda route: route.abort())  # offline: nothing may load
+            page.set_content(html_text, wait_until="load")
+            page.pdf(
+                path=str(path),
+                format="A4",
+                print_background=True,
+                margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=(
+                    '<div style="font-size:9px;width:100%;text-align:center;color:#484949">'
+                    'Page <span class="pageNumber"></span> of <span class="totalPages"></span>'
+                    "</div>"
+                ),
+            )
+        finally:
+            browser.close()
+
+
+def _write_notebook(nb: Any, path: Path) -> None:
+    import nbformat
+
+    nbformat.write(nb, str(path))
+
+
+def to_docx(report: dict[str, Any], path: Path) -> None:
+    from workbook.word import write_docx
+
+    write_docx(report, path)
+
+
+# --------------------------------------------------------------------------- pack
+
+
+def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = True) -> Path:
+    """``out/index.html``: every exported project, its progress and links to its documents."""
+    from workbook.report import REPORT_CSS
+    from workbook.report import _e as e
+
+    rows = []
+    for r in results:
+        if not r.ok or r.report is None:
+            rows.append(
+                f'<tr><td>{e(r.project)}</td><td colspan="5" class="ew-missing">Not exported: '
+                f"{e(r.error or 'unknown reason')}</td></tr>"
+            )
+            continue
+        rep = r.report
+        phases = "".join(
+            f"<li>{e(ph['title'])}: {ph['progress']['percent']}% "
+            f"({ph['progress']['complete']} of {ph['progress']['questions']} complete)</li>"
+            for ph in rep["phases"]
+        )
+        counts: dict[str, int] = {}
+        for ph in rep["phases"]:
+            for q in ph["questions"]:
+                counts[q["status_label"]] = counts.get(q["status_label"], 0) + 1
+        status = "".join(f"<li>{e(k)}: {v}</li>" for k, v in counts.items())
+        links = " ".join(f'<a href="{e(f.name)}">{e(f.suffix[1:].upper())}</a>' for f in r.files)
+        p = rep["project"]
+        rows.append(
+            f"<tr><td><strong>{e(p['tool_name'])}</strong><br>{e(r.project)}</td>"
+            f"<td>{e(p['local_authority'])}</td><td>{rep['revision']}</td>"
+            f"<td><ul>{phases}</ul></td><td><ul>{status}</ul></td><td>{links}</td></tr>"
+        )
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Oversight pack: Data Ethics Workbook</title>"
+        f"<style>{REPORT_CSS} body {{ margin: 2rem; }} .ew-report {{ max-width: none; }}</style>"
+        '</head><body><main class="ew-report"><h1>Oversight pack</h1>'
+        f"<p>{len([r for r in results if r.ok])} of {len(results)} projects exported.</p>"
+        "<table><thead><tr><th>Tool</th><th>Local authority</th><th>Revision</th>"
+        "<th>Progress by phase</th><th>Question status</th><th>Documents</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></main></body></html>"
+    )
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
