@@ -181,21 +181,25 @@ def _reason(exc: Exception) -> str:
 
 def execute_report(project_id: str, workspace: str):
     """Run the report notebook for one project in a fresh kernel; return the notebook."""
+    import tempfile
+
     import papermill
     from traitlets.config import Config
 
-    nb = papermill.execute_notebook(
-        str(REPORT_NOTEBOOK),
-        None,
-        parameters={"project": project_id, "workspace": workspace},
-        kernel_name="python3",
-        progress_bar=False,
-        log_output=False,
-        cwd=str(REPORT_NOTEBOOK.parent),
-        execution_timeout=KERNEL_TIMEOUT_S,
-        # unix sockets in the runtime folder, not loopback TCP ports other users could reach
-        config=Config({"KernelManager": {"transport": "ipc"}}),
-    )
+    # Unix sockets, not loopback TCP ports that other local users could reach. Each kernel
+    # gets its own folder for them: parallel workers would otherwise share socket names.
+    with tempfile.TemporaryDirectory(prefix="workbook-kernel-") as sockets:
+        nb = papermill.execute_notebook(
+            str(REPORT_NOTEBOOK),
+            None,
+            parameters={"project": project_id, "workspace": workspace},
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            cwd=str(REPORT_NOTEBOOK.parent),
+            execution_timeout=KERNEL_TIMEOUT_S,
+            config=Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}}),
+        )
     _scrub_paths(nb, workspace)
     return nb
 
@@ -236,7 +240,9 @@ def to_html(nb: Any) -> str:
         exclude_output_prompt=True,
         exclude_markdown=True,
     )
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": _title(nb)}})
+    nb = nb.copy()
+    nb.metadata = {**nb.metadata, "title": _title(nb)}
+    body, _ = exporter.from_notebook_node(nb)
     return body
 
 
@@ -253,14 +259,17 @@ def _title(nb: Any) -> str:
 
 def to_markdown(nb: Any) -> str:
     from nbconvert import MarkdownExporter
+    from traitlets.config import Config
 
     exporter = MarkdownExporter(
+        config=Config(
+            {"NbConvertBase": {"display_data_priority": ["text/markdown", "text/plain"]}}
+        ),
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         exclude_markdown=True,
     )
-    exporter.display_data_priority = ["text/markdown", "text/plain"]
     body, _ = exporter.from_notebook_node(nb)
     return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
 
