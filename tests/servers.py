@@ -136,9 +136,13 @@ def require_chromium() -> Path:
     pytest.skip(message + " (skipped because WORKBOOK_SKIP_BROWSER is set)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
-    """Headless Debian Chromium driven by Playwright."""
+    """Headless Debian Chromium driven by Playwright.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, which would change how later modules' code behaves (an
+    edit session debounces its saves when it finds a running loop)."""
     from playwright.sync_api import sync_playwright
 
     path = require_chromium()

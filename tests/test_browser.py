@@ -35,7 +35,6 @@ FOCUS_YELLOW = "rgb(255, 221, 0)"  # --ew-focus in ethics.css
 expect.set_options(timeout=20_000)
 
 
-
 # ---- helpers
 
 

@@ -140,7 +140,8 @@ def test_html_has_no_code_and_makes_no_network_request(exported):
             if tag == "link":
                 assert not (attrs.get("href") or "").startswith(("http", "//")), attrs
         assert "@import" not in raw
-        assert "url(http" not in raw and "url(//" not in raw
+        assert "url(http" not in raw
+        assert "url(//" not in raw
         for code in ("display_report", "import ", "workspace =", "Traceback"):
             assert code not in raw, code
 
@@ -171,14 +172,16 @@ def test_xss_payloads_do_not_survive(exported, ext):
         raw += "\n".join(
             c.text for t in Document(str(path)).tables for r in t.rows for c in r.cells
         )
-        assert "Before." in raw and "After." in raw  # plain text: kept, and inert in Word
+        assert "Before." in raw
+        assert "After." in raw
         return
     raw = path.read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in raw
     assert "<img src=x" not in raw
     if ext == "md":  # a real markdown link; an escaped \[x\](...) is plain text
         assert not re.search(r"(?<!\\)\]\(\s*javascript:", raw, re.I)
-    assert "Before." in raw and "After." in raw
+    assert "Before." in raw
+    assert "After." in raw
     if ext == "html":
         page = _parse(path)
         assert not [t for t, _ in page.tags if t in {"script", "img"}]
@@ -238,7 +241,8 @@ def test_markdown_has_the_answers(exported):
     text = _norm(_file(exported, "demo", "md").read_text(encoding="utf-8"))
     for answer in _answers(store, "demo").values():
         assert _norm(answer)[:60] in text
-    assert "<style>" not in text and "<article" not in text  # markdown, not the HTML output
+    assert "<style>" not in text
+    assert "<article" not in text
     for q in BANK.questions:
         assert f"### Question {q.number}:" in text
 
@@ -347,7 +351,8 @@ def test_batch_with_a_corrupt_project_exports_the_rest_and_exits_1(tmp_path):
         f"p{n}-r2.{ext}" for n in range(4) for ext in ("html", "md")
     )
     (line,) = [ln for ln in proc.stderr.splitlines() if ln.startswith("broken:")]
-    assert "FAILED" in line and "not valid JSON" in line
+    assert "FAILED" in line
+    assert "not valid JSON" in line
     assert "Traceback" not in proc.stderr
     assert "Exported 4 of 5 projects" in proc.stdout
     for n in range(4):

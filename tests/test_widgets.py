@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import json
 
@@ -21,6 +22,16 @@ def blank_store(store):
     """A workspace with one empty project, id 'p'."""
     store.create("Early Help Predictor", "Hartmoor", project_id="p", user="setup")
     return store
+
+
+@pytest.fixture(autouse=True)
+def _no_running_loop():
+    """Headless widget tests save at once, which needs no event loop in this thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    pytest.fail("an asyncio loop is running in the test thread (a Playwright fixture left open?)")
 
 
 def _page(store, phase_id, user="ann"):
@@ -207,7 +218,10 @@ def test_debounced_save_waits_for_typing_to_stop(blank_store):
         await asyncio.sleep(1.5)
         return page
 
-    page = asyncio.run(scenario())
+    # A thread of its own, so the test does not depend on whether the main thread already
+    # has an event loop running.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        page = pool.submit(asyncio.run, scenario()).result()
     assert _disk(blank_store)["answers"]["q1"]["response"] == "Hello"
     assert page.save_indicator.kind == "saved"
     saves = [h for h in blank_store.history("p") if h["path"] == "answers.q1.response"]
