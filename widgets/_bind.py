@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import ipywidgets as w
@@ -92,25 +93,57 @@ class Binder:
         self._setters.setdefault(path, []).append(show)
         return control
 
+    def initial(self, path: str, from_json: Callable[[Any], Any] = lambda v: v) -> Any:
+        """The value to construct a control with, so binding it sends no update."""
+        return from_json(self.session.value(path))
+
     def watch(self, path: str, setter: Callable[[Any], None]) -> None:
         """Call ``setter(value)`` when the shown value of ``path`` changes (for list editors)."""
         self._setters.setdefault(path, []).append(setter)
 
 
-def stacked(control: w.DOMWidget, *, width: str = "100%") -> w.DOMWidget:
-    """Put the control's label above it, at full width, and let the label wrap."""
-    control.add_class(STACKED)
-    control.layout.width = width
-    control.style.description_width = "initial"
-    return control
+@cache
+def shared_layout(width: str | None = None) -> w.Layout:
+    """One Layout per width, shared by every control that uses it.
+
+    Each widget otherwise creates its own Layout and Style models, and every model is a
+    message to the browser: sharing them (and passing classes and values to constructors
+    rather than setting them afterwards) roughly halves what a phase page sends.
+    Never mutate a shared layout.
+    """
+    return w.Layout(width=width) if width else w.Layout()
 
 
-def textarea(label: str, *, rows: int = 3, placeholder: str = "") -> w.Textarea:
-    return stacked(w.Textarea(description=label, rows=rows, placeholder=placeholder))
+@cache
+def shared_style(style_class: type) -> w.Style:
+    return style_class()
+
+
+def _style_for(widget_class: type) -> dict[str, w.Style]:
+    trait = widget_class.class_traits().get("style")
+    return {"style": shared_style(trait.klass)} if trait is not None else {}
+
+
+def stacked_kw(widget_class: type, width: str = "100%") -> dict[str, Any]:
+    """Constructor arguments for a stacked control: label above it, full width, wrapping.
+
+    The label layout itself comes from the ``ew-stacked`` CSS class in the Voilà template.
+    """
+    return {"layout": shared_layout(width), **_style_for(widget_class), "_dom_classes": (STACKED,)}
+
+
+def plain_kw(widget_class: type, *classes: str) -> dict[str, Any]:
+    """Constructor arguments for any other control: shared layout and style, CSS classes."""
+    return {"layout": shared_layout(), **_style_for(widget_class), "_dom_classes": tuple(classes)}
+
+
+def textarea(
+    label: str, *, rows: int = 3, placeholder: str = "", value: str = "", classes: tuple = ()
+) -> w.Textarea:
+    kw = stacked_kw(w.Textarea)
+    kw["_dom_classes"] = (STACKED, *classes)
+    return w.Textarea(description=label, rows=rows, placeholder=placeholder, value=value, **kw)
 
 
 def html_block(markup: str, *classes: str) -> w.HTML:
-    block = w.HTML(markup)
-    for cls in classes:
-        block.add_class(cls)
-    return block
+    return w.HTML(markup, **plain_kw(w.HTML, *classes))

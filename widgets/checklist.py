@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipywidgets as w
 
-from widgets._bind import Binder, esc, html_block, stacked, textarea
+from widgets._bind import Binder, esc, html_block, plain_kw, stacked_kw, textarea
 from workbook.bank import Phase
 from workbook.model import CHECKLIST_STATUS_LABELS
 
@@ -19,8 +19,6 @@ class ChecklistWidget(w.VBox):
     """Each checklist item with a status and a note."""
 
     def __init__(self, phase: Phase, binder: Binder) -> None:
-        super().__init__()
-        self.add_class("ew-checklist")
         self.phase = phase
         self.status: dict[str, w.Dropdown] = {}
         self.note: dict[str, w.Textarea] = {}
@@ -34,21 +32,31 @@ class ChecklistWidget(w.VBox):
             ),
             html_block(f'<p class="ew-lead">{esc(phase.checklist_lead)}</p>'),
         ]
+        to_json, from_json = (lambda v: v or None), (lambda v: v or UNSET)
         for number, item in enumerate(phase.checklist, start=1):
             path = f"phases.{phase.id}.checklist.{item.id}"
+            kw = stacked_kw(w.Dropdown)
+            kw["_dom_classes"] = (*kw["_dom_classes"], "ew-check-status")
             status = binder.bind(
-                stacked(
-                    w.Dropdown(description=f"{number}. {item.text}", options=options), width="100%"
+                w.Dropdown(
+                    description=f"{number}. {item.text}",
+                    options=options,
+                    value=binder.initial(f"{path}.status", from_json),
+                    **kw,
                 ),
                 f"{path}.status",
-                to_json=lambda v: v or None,
-                from_json=lambda v: v or UNSET,
+                to_json=to_json,
+                from_json=from_json,
             )
-            status.add_class("ew-check-status")
-            note = binder.bind(textarea(f"Note on checklist item {number}", rows=1), f"{path}.note")
+            note = binder.bind(
+                textarea(
+                    f"Note on checklist item {number}",
+                    rows=1,
+                    value=binder.initial(f"{path}.note"),
+                ),
+                f"{path}.note",
+            )
             self.status[item.id] = status
             self.note[item.id] = note
-            row = w.VBox([status, note])
-            row.add_class("ew-check-item")
-            rows.append(row)
-        self.children = rows
+            rows.append(w.VBox([status, note], **plain_kw(w.VBox, "ew-check-item")))
+        super().__init__(rows, **plain_kw(w.VBox, "ew-checklist"))

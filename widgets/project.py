@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from widgets._bind import esc, html_block, stacked
+from widgets._bind import esc, html_block, stacked_kw
 from widgets.phase import PHASE_PAGES, page_link
 from workbook.bank import Bank, load_bank
 from workbook.errors import WorkbookError
@@ -22,8 +22,10 @@ class UserNamePrompt(w.VBox):
     def __init__(self, on_name: Callable[[str], None], *, editing: str = "") -> None:
         super().__init__()
         self.add_class("ew-name-prompt")
-        self.name = stacked(
-            w.Text(description="Your name", placeholder="For example, Sam Patel"), width="24em"
+        self.name = w.Text(
+            description="Your name",
+            placeholder="For example, Sam Patel",
+            **stacked_kw(w.Text, "24em"),
         )
         self.go = w.Button(description="Continue", button_style="primary")
         self.message = html_block("")
@@ -71,15 +73,19 @@ class StartPage(w.VBox):
         self.store = store
         self.user = user
         self.bank = bank or load_bank()
-        self.picker = stacked(w.Dropdown(description="Project", options=[]), width="36em")
+        self.picker = w.Dropdown(
+            description="Project", options=[], **stacked_kw(w.Dropdown, "36em")
+        )
         self.picker.observe(lambda _: self._show_phases(), names="value")
         self.phases = html_block("", "ew-phases")
         self.problems = html_block("")
 
-        self.tool_name = stacked(w.Text(description="Name of the tool"), width="36em")
-        self.authority = stacked(w.Text(description="Local authority"), width="36em")
-        self.owner = stacked(w.Text(description="Owner (optional)"), width="36em")
-        self.oversight = stacked(w.Text(description="Oversight group (optional)"), width="36em")
+        self.tool_name = w.Text(description="Name of the tool", **stacked_kw(w.Text, "36em"))
+        self.authority = w.Text(description="Local authority", **stacked_kw(w.Text, "36em"))
+        self.owner = w.Text(description="Owner (optional)", **stacked_kw(w.Text, "36em"))
+        self.oversight = w.Text(
+            description="Oversight group (optional)", **stacked_kw(w.Text, "36em")
+        )
         self.create_button = w.Button(description="Create project", button_style="primary")
         self.create_button.on_click(lambda _: self.create())
         self.create_message = html_block("")

@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from widgets._bind import Binder, esc, html_block, stacked, textarea
+from widgets._bind import Binder, esc, html_block, plain_kw, stacked_kw, textarea
 from workbook.bank import NotePart, Question
 from workbook.model import INFORMED_BY_GROUPS, QUESTION_STATUS_LABELS, QuestionStatus
 
@@ -31,19 +31,21 @@ class RowsEditor(w.VBox):
     def __init__(
         self, binder: Binder, path: str, columns: tuple[Column, ...], *, noun: str, blank: str
     ) -> None:
-        super().__init__()
-        self.add_class("ew-rows")
+        super().__init__(**plain_kw(w.VBox, "ew-rows"))
         self.binder = binder
         self.path = path
         self.columns = columns
         self.noun = noun
         self._rows: list[dict[str, w.ValueWidget]] = []
+        self._chrome: list[w.Widget] = []  # row boxes and remove buttons of the last render
         self._loading = False
         self.empty_note = html_block(f'<p class="ew-hint">{esc(blank)}</p>')
-        self.add_button = w.Button(description=f"Add {noun}", tooltip=f"Add {noun}")
-        self.add_button.add_class("ew-secondary")
+        self.add_button = w.Button(
+            description=f"Add {noun}", tooltip=f"Add {noun}", **plain_kw(w.Button, "ew-secondary")
+        )
         self.add_button.on_click(lambda _: self._add_and_focus())
-        self._load(binder.session.value(path))
+        for record in binder.session.value(path):
+            self._rows.append(self._new_row(record, len(self._rows) + 1))
         self._render()
         binder.watch(path, self._load)
 
@@ -54,33 +56,29 @@ class RowsEditor(w.VBox):
     def _label(self, column: Column, number: int) -> str:
         return f"{column.label} ({self.noun} {number})"
 
-    def _control(self, column: Column, number: int) -> w.ValueWidget:
+    def _control(self, column: Column, number: int, value: Any) -> w.ValueWidget:
         label = self._label(column, number)
         if column.kind == "date":
-            control: w.ValueWidget = w.DatePicker(description=label, value=None)
+            kw = stacked_kw(w.DatePicker, column.width)
+            value = dt.date.fromisoformat(value) if value else None
+            control: w.ValueWidget = w.DatePicker(description=label, value=value, **kw)
         elif column.kind == "choice":
-            control = w.Dropdown(description=label, options=list(column.choices))
+            kw = stacked_kw(w.Dropdown, column.width)
+            value = value or column.choices[0][1]
+            control = w.Dropdown(description=label, options=list(column.choices), value=value, **kw)
         else:
-            control = w.Text(description=label)
-        stacked(control, width=column.width)
+            control = w.Text(
+                description=label, value=value or "", **stacked_kw(w.Text, column.width)
+            )
         control.observe(lambda _: self._changed(), names="value")
         return control
 
+    def _new_row(self, record: dict[str, Any] | None, number: int) -> dict[str, w.ValueWidget]:
+        record = record or {}
+        return {c.key: self._control(c, number, record.get(c.key)) for c in self.columns}
+
     def add_row(self, record: dict[str, Any] | None = None) -> dict[str, w.ValueWidget]:
-        number = len(self._rows) + 1
-        row = {c.key: self._control(c, number) for c in self.columns}
-        if record:
-            self._loading = True
-            try:
-                for c in self.columns:
-                    value = record.get(c.key)
-                    if c.kind == "date":
-                        value = dt.date.fromisoformat(value) if value else None
-                    elif value is None:
-                        value = c.choices[0][1] if c.kind == "choice" else ""
-                    row[c.key].value = value
-            finally:
-                self._loading = False
+        row = self._new_row(record, len(self._rows) + 1)
         self._rows.append(row)
         self._render()
         return row
@@ -98,24 +96,29 @@ class RowsEditor(w.VBox):
         self.add_button.focus()
 
     def remove_row(self, index: int) -> None:
-        del self._rows[index]
+        for control in self._rows.pop(index).values():
+            control.close()
         self._render()
         self._changed()
 
     def _render(self) -> None:
+        old_chrome, self._chrome = self._chrome, []
         boxes = []
         for i, row in enumerate(self._rows):
             for c in self.columns:  # renumber: rows after a removed one move up
                 row[c.key].description = self._label(c, i + 1)
             remove = w.Button(
-                description=f"Remove {self.noun} {i + 1}", tooltip=f"Remove {self.noun} {i + 1}"
+                description=f"Remove {self.noun} {i + 1}",
+                tooltip=f"Remove {self.noun} {i + 1}",
+                **plain_kw(w.Button, "ew-link-button"),
             )
-            remove.add_class("ew-link-button")
             remove.on_click(lambda _, i=i: self._remove_and_focus(i))
-            box = w.HBox([*row.values(), remove])
-            box.add_class("ew-row")
+            box = w.HBox([*row.values(), remove], **plain_kw(w.HBox, "ew-row"))
+            self._chrome += [remove, box]
             boxes.append(box)
         self.children = (*(boxes or [self.empty_note]), self.add_button)
+        for widget in old_chrome:  # no orphans left in the kernel or the browser
+            widget.close()
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as saved: rows missing a required field are left out until filled in."""
@@ -138,11 +141,13 @@ class RowsEditor(w.VBox):
             self.binder.edited(self.path, self.records())
 
     def _load(self, records: list[dict[str, Any]]) -> None:
+        """Show rows saved by someone else (the list changed on disk)."""
         if records == self.records():
             return
-        self._rows = []
-        for record in records:
-            self.add_row(record)
+        for row in self._rows:
+            for control in row.values():
+                control.close()
+        self._rows = [self._new_row(r, n) for n, r in enumerate(records, start=1)]
         self._render()
 
 
@@ -165,8 +170,7 @@ class QuestionWidget(w.VBox):
     """A question: its text, prompts with a note each, the answer and its supporting record."""
 
     def __init__(self, question: Question, binder: Binder) -> None:
-        super().__init__()
-        self.add_class("ew-question")
+        super().__init__(**plain_kw(w.VBox, "ew-question"))
         self.question = question
         self.binder = binder
         base = f"answers.{question.id}"
@@ -188,45 +192,50 @@ class QuestionWidget(w.VBox):
                 prompt_children.append(self._prompt(prompt.id, prompt.text))
                 for child in prompt.children:
                     prompt_children.append(self._prompt(child.id, child.text, "ew-nested"))
-        prompts = w.VBox(prompt_children)
-        prompts.add_class("ew-prompts")
         if prompt_children:
             intro = "Things to consider. Add a note against each one."
             prompt_children.insert(0, html_block(f'<p class="ew-hint">{intro}</p>'))
-            prompts.children = prompt_children
+        prompts = w.VBox(prompt_children, **plain_kw(w.VBox, "ew-prompts"))
 
         self.response = binder.bind(
             textarea(
                 f"Your answer to question {q.number}",
                 rows=8,
                 placeholder="Write your answer here. Markdown formatting is supported.",
+                value=binder.initial(f"{base}.response"),
+                classes=("ew-response",),
             ),
             f"{base}.response",
         )
-        self.response.add_class("ew-response")
         self.status = binder.bind(
-            stacked(
-                w.Dropdown(
-                    description=f"Status of question {q.number}",
-                    options=[(label, s.value) for s, label in QUESTION_STATUS_LABELS.items()],
-                ),
-                width="20em",
+            w.Dropdown(
+                description=f"Status of question {q.number}",
+                options=[(label, s.value) for s, label in QUESTION_STATUS_LABELS.items()],
+                value=binder.initial(f"{base}.status"),
+                **stacked_kw(w.Dropdown, "20em"),
             ),
             f"{base}.status",
         )
-
         self.response.observe(self._started, names="value")
 
         self.informed_by: dict[str, w.Checkbox] = {}
-        boxes = []
         for key, label in INFORMED_BY_GROUPS.items():
-            box = binder.bind(
-                w.Checkbox(description=label, indent=False), f"{base}.informed_by.{key}"
+            path = f"{base}.informed_by.{key}"
+            self.informed_by[key] = binder.bind(
+                w.Checkbox(
+                    description=label,
+                    indent=False,
+                    value=binder.initial(path),
+                    **plain_kw(w.Checkbox),
+                ),
+                path,
             )
-            self.informed_by[key] = box
-            boxes.append(box)
         self.informed_note = binder.bind(
-            textarea("How their views informed this answer", rows=2),
+            textarea(
+                "How their views informed this answer",
+                rows=2,
+                value=binder.initial(f"{base}.informed_by.note"),
+            ),
             f"{base}.informed_by.note",
         )
         informed = w.VBox(
@@ -235,11 +244,11 @@ class QuestionWidget(w.VBox):
                     f'<h4 class="ew-h4">Whose views informed the answer to question '
                     f"{q.number}?</h4>"
                 ),
-                w.HBox(boxes, layout=w.Layout(flex_flow="row wrap")),
+                w.HBox(list(self.informed_by.values()), **plain_kw(w.HBox, "ew-wrap")),
                 self.informed_note,
-            ]
+            ],
+            **plain_kw(w.VBox, "ew-group"),
         )
-        informed.add_class("ew-group")
 
         self.evidence = RowsEditor(
             binder,
@@ -255,7 +264,7 @@ class QuestionWidget(w.VBox):
             noun="action",
             blank="No further-work actions yet.",
         )
-        self.progress = html_block("", "ew-q-progress")
+        self.progress = html_block(self._progress_html(), "ew-q-progress")
         self.help = html_block(_help_html(q))
 
         self.children = [
@@ -270,14 +279,12 @@ class QuestionWidget(w.VBox):
             self.help,
         ]
         binder.on_change(self._maybe_update_progress)
-        self.update_progress()
 
     def _prompt(self, prompt_id: str, text: str, *classes: str) -> w.Textarea:
-        area = textarea(text, rows=2)
-        for cls in classes:
-            area.add_class(cls)
+        path = f"answers.{self.question.id}.prompts.{prompt_id}"
+        area = textarea(text, rows=2, value=self.binder.initial(path), classes=classes)
         self.prompt_notes[prompt_id] = area
-        return self.binder.bind(area, f"answers.{self.question.id}.prompts.{prompt_id}")
+        return self.binder.bind(area, path)
 
     def _started(self, change: dict[str, Any]) -> None:
         """The first words of an answer move the status from "Not started" to "In progress"."""
@@ -288,7 +295,7 @@ class QuestionWidget(w.VBox):
         if path.startswith(f"answers.{self.question.id}."):
             self.update_progress()
 
-    def update_progress(self) -> None:
+    def _progress_html(self) -> str:
         noted = sum(bool(a.value.strip()) for a in self.prompt_notes.values())
         total = len(self.prompt_notes)
         answered = "Answered" if self.response.value.strip() else "Not answered yet"
@@ -296,13 +303,15 @@ class QuestionWidget(w.VBox):
         parts = [answered, f"status: {status}"]
         if total:
             parts.append(f"notes on {noted} of {total} prompts")
-        self.progress.value = f'<p class="ew-hint">{esc(" · ".join(parts))}</p>'
+        return f'<p class="ew-hint">{esc(" · ".join(parts))}</p>'
+
+    def update_progress(self) -> None:
+        self.progress.value = self._progress_html()
 
 
 def _section(title: str, body: w.Widget) -> w.VBox:
-    box = w.VBox([html_block(f'<h4 class="ew-h4">{esc(title)}</h4>'), body])
-    box.add_class("ew-group")
-    return box
+    heading = html_block(f'<h4 class="ew-h4">{esc(title)}</h4>')
+    return w.VBox([heading, body], **plain_kw(w.VBox, "ew-group"))
 
 
 def _help_html(q: Question) -> str:

@@ -186,8 +186,12 @@ def execute_report(project_id: str, workspace: str):
     import papermill
     from traitlets.config import Config
 
+    from workbook.kernels import ForkingKernelManager
+
     # Unix sockets, not loopback TCP ports that other local users could reach. Each kernel
     # gets its own folder for them: parallel workers would otherwise share socket names.
+    # ForkingKernelManager starts each kernel as a new process forked from a preloaded
+    # zygote (workbook/kernels.py), or the usual way if that is not possible.
     with tempfile.TemporaryDirectory(prefix="workbook-kernel-") as sockets:
         nb = papermill.execute_notebook(
             str(REPORT_NOTEBOOK),
@@ -198,6 +202,7 @@ def execute_report(project_id: str, workspace: str):
             log_output=False,
             cwd=str(REPORT_NOTEBOOK.parent),
             execution_timeout=KERNEL_TIMEOUT_S,
+            kernel_manager_class=ForkingKernelManager,
             config=Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}}),
         )
     _scrub_paths(nb, workspace)
@@ -331,6 +336,15 @@ def to_docx(report: dict[str, Any], path: Path) -> None:
 # --------------------------------------------------------------------------- pack
 
 
+_FORMAT_NAMES = {
+    "html": "Web page",
+    "pdf": "PDF",
+    "docx": "Word",
+    "md": "Markdown",
+    "ipynb": "Notebook",
+}
+
+
 def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = True) -> Path:
     """``out/index.html``: every exported project, its progress and links to its documents."""
     from workbook.report import REPORT_CSS
@@ -355,12 +369,17 @@ def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = Tru
             for q in ph["questions"]:
                 counts[q["status_label"]] = counts.get(q["status_label"], 0) + 1
         status = "".join(f"<li>{e(k)}: {v}</li>" for k, v in counts.items())
-        links = " ".join(f'<a href="{e(f.name)}">{e(f.suffix[1:].upper())}</a>' for f in r.files)
         p = rep["project"]
+        links = "".join(
+            f'<li><a href="{e(f.name)}" aria-label="{e(p["tool_name"])}: '
+            f'{e(_FORMAT_NAMES.get(f.suffix[1:], f.suffix[1:]))}">'
+            f"{e(_FORMAT_NAMES.get(f.suffix[1:], f.suffix[1:]))}</a></li>"
+            for f in r.files
+        )
         rows.append(
             f"<tr><td><strong>{e(p['tool_name'])}</strong><br>{e(r.project)}</td>"
             f"<td>{e(p['local_authority'])}</td><td>{rep['revision']}</td>"
-            f"<td><ul>{phases}</ul></td><td><ul>{status}</ul></td><td>{links}</td></tr>"
+            f"<td><ul>{phases}</ul></td><td><ul>{status}</ul></td><td><ul>{links}</ul></td></tr>"
         )
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
