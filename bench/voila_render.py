@@ -30,38 +30,25 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, Server, stop_server  # noqa: E402
+from tests.servers import start_server as _start_server  # noqa: E402
 from workbook.demo import create_demo  # noqa: E402
 from workbook.store import Store  # noqa: E402
 
 TARGET_RATIO = 1.5
-CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [  # as tests/servers.py
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TRIVIAL_SOURCE = Path(__file__).resolve().parent / "trivial" / "trivial.ipynb"
 PROJECT = "demo"
 USER = "bench"
@@ -82,74 +69,9 @@ TRIVIAL = Target("trivial (1 button)", "trivial.ipynb", (BUTTON,))
 # ---------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    base_url: str
-    process: subprocess.Popen
-    log: Path
-
-    def url(self, notebook: str, **query: str) -> str:
-        return f"{self.base_url}/voila/render/{notebook}" + (
-            f"?{urlencode(query)}" if query else ""
-        )
-
-
 def start_server(workspace: Path, notebooks: Path, log: Path) -> Server:
-    """`workbook serve --notebooks DIR` on a free port (as tests/servers.py starts it)."""
-    port = free_port()
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("JUPYTERHUB_USER", None)
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "workbook",
-                "--workspace",
-                str(workspace),
-                "serve",
-                "--port",
-                str(port),
-                "--notebooks",
-                str(notebooks),
-            ],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=REPO,
-            start_new_session=True,
-        )
-    server = Server(f"http://127.0.0.1:{port}", proc, log)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"workbook serve exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(server.base_url + "/", timeout=5) as resp:
-                if resp.status == 200:
-                    return server
-        except (OSError, urllib.error.HTTPError):
-            pass
-        time.sleep(0.3)
-    stop_server(server)
-    raise RuntimeError(f"workbook serve did not answer within 120 s:\n{log.read_text()}")
-
-
-def stop_server(server: Server) -> None:
-    try:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        server.process.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(server.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    """`workbook serve --notebooks DIR` on a free port, started as the tests start it."""
+    return _start_server(workspace, log, ("--notebooks", str(notebooks)))
 
 
 # ----------------------------------------------------------- waiting for preheated kernels

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
 from workbook.demo import create_demo
 from workbook.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
 
 CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
