@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -234,10 +235,13 @@ def report_data(nb: Any) -> dict[str, Any]:
     raise WorkbookError("the report notebook produced no report")
 
 
-def to_html(nb: Any) -> str:
+@cache
+def _html_exporter() -> Any:
+    """One HTML exporter per process: building one loads and compiles its templates, and
+    an exporter keeps nothing from one notebook that changes the next one's output."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="ethics-report",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=True,
@@ -245,9 +249,12 @@ def to_html(nb: Any) -> str:
         exclude_output_prompt=True,
         exclude_markdown=True,
     )
+
+
+def to_html(nb: Any) -> str:
     nb = nb.copy()
     nb.metadata = {**nb.metadata, "title": _title(nb)}
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = _html_exporter().from_notebook_node(nb)
     return body
 
 
@@ -262,11 +269,13 @@ def _title(nb: Any) -> str:
     return "Data Ethics Workbook"
 
 
-def to_markdown(nb: Any) -> str:
+@cache
+def _markdown_exporter() -> Any:
+    """One Markdown exporter per process, like :func:`_html_exporter`."""
     from nbconvert import MarkdownExporter
     from traitlets.config import Config
 
-    exporter = MarkdownExporter(
+    return MarkdownExporter(
         config=Config(
             {"NbConvertBase": {"display_data_priority": ["text/markdown", "text/plain"]}}
         ),
@@ -275,7 +284,10 @@ def to_markdown(nb: Any) -> str:
         exclude_output_prompt=True,
         exclude_markdown=True,
     )
-    body, _ = exporter.from_notebook_node(nb)
+
+
+def to_markdown(nb: Any) -> str:
+    body, _ = _markdown_exporter().from_notebook_node(nb)
     return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
 
 
