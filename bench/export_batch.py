@@ -280,8 +280,10 @@ def format_costs(ids: list[str], workspace: Path, out: Path) -> dict[str, dict[s
         runs.append(time.perf_counter() - start)
         notebooks.append(nb)
     convert = {
-        "html": lambda nb, p: p.write_text(export.to_html(nb), encoding="utf-8"),
-        "pdf": lambda nb, p: export.html_to_pdf(export.to_html(nb), p),
+        "html": lambda nb, p: p.write_text(
+            export.to_html(nb, export.report_data(nb)), encoding="utf-8"
+        ),
+        "pdf": lambda nb, p: export.html_to_pdf(export.to_html(nb, export.report_data(nb)), p),
         "docx": lambda nb, p: export.to_docx(export.report_data(nb), p),
         "md": lambda nb, p: p.write_text(export.to_markdown(nb), encoding="utf-8"),
     }

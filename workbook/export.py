@@ -153,7 +153,7 @@ def _export_one(
         nb = execute_report(project_id, workspace)
         report = report_data(nb)
         result.report = report
-        html_text = to_html(nb) if {"html", "pdf"} & set(formats) else ""
+        html_text = to_html(nb, report) if {"html", "pdf"} & set(formats) else ""
         writers = {
             "html": lambda p: p.write_text(html_text, encoding="utf-8"),
             "md": lambda p: p.write_text(to_markdown(nb), encoding="utf-8"),
@@ -251,22 +251,15 @@ def _html_exporter() -> Any:
     )
 
 
-def to_html(nb: Any) -> str:
+def to_html(nb: Any, report: dict[str, Any]) -> str:
+    """The executed report notebook as HTML, titled with the tool's name."""
     nb = nb.copy()
-    nb.metadata = {**nb.metadata, "title": _title(nb)}
+    nb.metadata = {
+        **nb.metadata,
+        "title": f"{report['project']['tool_name']}: Data Ethics Workbook",
+    }
     body, _ = _html_exporter().from_notebook_node(nb)
     return body
-
-
-def _title(nb: Any) -> str:
-    from workbook.report import REPORT_MIME
-
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            report = output.get("data", {}).get(REPORT_MIME)
-            if report:
-                return f"{report['project']['tool_name']}: Data Ethics Workbook"
-    return "Data Ethics Workbook"
 
 
 @cache
