@@ -363,9 +363,11 @@ def test_naive_read_modify_write_loses_updates(project_store: Store, mp: Any) ->
     data = _naive_read(path)
     kept = {q: [e["reference"] for e in data["answers"][q]["evidence"]] for q in WRITERS}
     for q in WRITERS:
-        # Whatever survived is this writer's own items, in order (no cross-talk) ...
-        assert kept[q] == [r for r in _expected_refs(q) if r in kept[q]], q
-    total = sum(len(refs) for refs in kept.values())
+        # Whatever survived is this writer's own items (no cross-talk between questions).
+        # Not their order or uniqueness: an unlocked writer can read a half-replaced or stale
+        # file and write back a repeated or reordered list, which is the point of the test.
+        assert set(kept[q]) <= set(_expected_refs(q)), q
+    total = sum(len(set(refs)) for refs in kept.values())  # distinct updates that survived
     print(
         f"naive read-modify-write kept {total} of {len(WRITERS) * UPDATES_PER_WRITER}: "
         f"{ {q: len(refs) for q, refs in kept.items()} }"
