@@ -209,6 +209,7 @@ def test_migration_hook_runs_in_order(monkeypatch, demo_file):
 
     monkeypatch.setattr(migrations, "MIGRATIONS", {1: one_to_two, 2: two_to_three})
     data = json.loads(demo_file.read_text())
+    data["schema_version"] = 1
     migrated = migrations.migrate(data, target=3)
     assert calls == [1, 2]
     assert migrated["schema_version"] == 3

@@ -2,7 +2,13 @@
 
 ``MIGRATIONS[n]`` turns a version-``n`` dict into a version-``n + 1`` dict. ``migrate`` runs
 the chain on every load, before validation, and never writes: the upgraded file reaches
-disk only on the next save. Version 1 is the first format, so the chain is empty for now.
+disk only on the next save.
+
+History of the format:
+
+1. The first format: project, phases (checklists) and answers.
+2. Adds ``review``: reviewers' comment threads and a sign-off per phase. Everything in a
+   version-1 file is kept as it was.
 """
 
 from __future__ import annotations
@@ -16,7 +22,20 @@ from workbook.model import SCHEMA_VERSION
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 
-MIGRATIONS: dict[int, Migration] = {}
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no review section: start with no comments and no sign-offs."""
+    if "review" in data:
+        raise InvalidProjectFile(
+            "a schema_version 1 file cannot have a 'review' section (it was added in version "
+            "2); set schema_version to 2 if the file was written by a newer version",
+            field="review",
+        )
+    data["review"] = {"threads": {}, "signoffs": {}}
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
 FIRST_VERSION = 1
 
 
@@ -53,7 +72,10 @@ def migrate(
                 path=source,
                 field="schema_version",
             )
-        data = step(dict(data))
+        try:
+            data = step(dict(data))
+        except InvalidProjectFile as exc:
+            raise InvalidProjectFile(exc.message, path=source, field=exc.field) from None
         version += 1
         data["schema_version"] = version
     return data

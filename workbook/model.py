@@ -24,11 +24,12 @@ from pydantic import (
     Field,
     ValidationError,
     create_model,
+    model_validator,
 )
 
 from workbook.bank import DEFAULT_EDITION, PHASE_IDS, Bank, load_bank
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bump this (and add a function to ``workbook.migrations``) whenever the file format changes."""
 
 MAX_LONG_TEXT = 100_000
@@ -44,6 +45,12 @@ ShortText = Annotated[str, Field(max_length=MAX_SHORT_TEXT)]
 RequiredShortText = Annotated[str, Field(min_length=1, max_length=MAX_SHORT_TEXT)]
 MAX_ITEMS = 200
 """Evidence references or further-work actions per question."""
+MAX_COMMENT_TEXT = 20_000
+MAX_THREADS = 5_000
+"""Comment threads per project (resolved ones included: they are never deleted)."""
+MAX_REPLIES = 500
+THREAD_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
+CommentText = Annotated[str, Field(min_length=1, max_length=MAX_COMMENT_TEXT)]
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -99,6 +106,48 @@ INFORMED_BY_GROUPS = {
     "external_experts": "External experts",
 }
 """The groups whose views the workbook asks you to draw on, with their display labels."""
+
+
+class CommentKind(str, Enum):
+    """What a reviewer's comment asks of the authors."""
+
+    question = "question"
+    challenge = "challenge"
+    suggestion = "suggestion"
+
+    @property
+    def label(self) -> str:
+        return COMMENT_KIND_LABELS[self]
+
+
+COMMENT_KIND_LABELS = {
+    CommentKind.question: "Question",
+    CommentKind.challenge: "Challenge",
+    CommentKind.suggestion: "Suggestion",
+}
+
+
+class Decision(str, Enum):
+    """An oversight reviewer's decision on one phase."""
+
+    approved = "approved"
+    approved_with_conditions = "approved_with_conditions"
+    not_approved = "not_approved"
+
+    @property
+    def label(self) -> str:
+        return DECISION_LABELS[self]
+
+    @property
+    def approves(self) -> bool:
+        return self is not Decision.not_approved
+
+
+DECISION_LABELS = {
+    Decision.approved: "Approved",
+    Decision.approved_with_conditions: "Approved with conditions",
+    Decision.not_approved: "Not approved",
+}
 
 
 class _Strict(BaseModel):
@@ -159,6 +208,57 @@ class ProjectInfo(_Strict):
     created_by: ShortText = ""
 
 
+class Reply(_Strict):
+    """A reply in a comment thread (from an author or another reviewer)."""
+
+    author: RequiredShortText
+    created_at: UtcDatetime
+    text: CommentText
+
+
+class ThreadBase(_Strict):
+    """A reviewer's comment on a question or a checklist item, with its replies.
+
+    ``target`` is added per edition: a question id (``q7``) or a checklist item
+    (``explore.checklist.data_maturity``). Threads are kept in a mapping by id, so two
+    people commenting at once never clash; they are resolved, never deleted.
+    """
+
+    kind: CommentKind
+    author: RequiredShortText
+    role: ShortText = ""
+    created_at: UtcDatetime
+    text: CommentText
+    resolved: bool = False
+    resolved_by: ShortText | None = None
+    resolved_at: UtcDatetime | None = None
+    replies: dict[Annotated[str, Field(pattern=THREAD_ID_PATTERN)], Reply] = Field(
+        default_factory=dict, max_length=MAX_REPLIES
+    )
+
+
+class SignOff(_Strict):
+    """An oversight reviewer's decision on a phase, tied to the revision they read."""
+
+    decision: Decision
+    reviewer: RequiredShortText
+    role: ShortText = ""
+    signed_at: UtcDatetime
+    conditions: LongText = ""
+    revision: int = Field(ge=1, description="The revision the reviewer read and signed.")
+    fingerprint: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the phase's answers and checklist as signed; any later edit "
+        "changes it, which marks the sign-off out of date.",
+    )
+
+    @model_validator(mode="after")
+    def _conditions_given(self) -> SignOff:
+        if self.decision is Decision.approved_with_conditions and not self.conditions.strip():
+            raise ValueError("approved with conditions needs the conditions written down")
+        return self
+
+
 def _camel(identifier: str) -> str:
     return "".join(part.capitalize() for part in identifier.split("_"))
 
@@ -201,6 +301,29 @@ def _build(bank: Bank) -> type[BaseModel]:
         phase_fields[p.id] = (phase, Field(default_factory=phase))
     phases = create_model("Phases", __base__=_Strict, **phase_fields)  # type: ignore[call-overload]
 
+    targets = tuple(comment_targets(bank))
+    thread = create_model(  # type: ignore[call-overload]
+        "Thread",
+        __base__=ThreadBase,
+        __doc__=ThreadBase.__doc__,
+        target=(Literal[targets], Field(description="A question id or a checklist item.")),  # type: ignore[valid-type]
+    )
+    signoffs = create_model(  # type: ignore[call-overload]
+        "SignOffs",
+        __base__=_Strict,
+        **{p.id: (SignOff | None, None) for p in bank.phases},
+    )
+    review = create_model(  # type: ignore[call-overload]
+        "Review",
+        __base__=_Strict,
+        __doc__="Oversight: comment threads and the latest sign-off of each phase.",
+        threads=(
+            dict[Annotated[str, Field(pattern=THREAD_ID_PATTERN)], thread],  # type: ignore[valid-type]
+            Field(default_factory=dict, max_length=MAX_THREADS),
+        ),
+        signoffs=(signoffs, Field(default_factory=signoffs)),
+    )
+
     return create_model(  # type: ignore[call-overload]
         "Workbook",
         __base__=WorkbookBase,
@@ -209,7 +332,15 @@ def _build(bank: Bank) -> type[BaseModel]:
         edition=(Literal[bank.edition], bank.edition),  # type: ignore[valid-type]
         phases=(phases, Field(default_factory=phases)),
         answers=(answers, Field(default_factory=answers)),
+        review=(review, Field(default_factory=review)),
     )
+
+
+def comment_targets(bank: Bank) -> list[str]:
+    """Everything a reviewer can comment on: each question, then each checklist item."""
+    return [q.id for q in bank.questions] + [
+        f"{p.id}.checklist.{item}" for p in bank.phases for item in p.checklist_ids
+    ]
 
 
 class WorkbookBase(_Strict):
@@ -263,11 +394,24 @@ def new_workbook(
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of an answers file, as committed in ``workbook/schema``."""
     schema = Workbook.model_json_schema()
+    _close_mappings(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "ethics-workbook answers file",
         **{k: v for k, v in schema.items() if k != "title"},
     }
+
+
+def _close_mappings(node: Any) -> None:
+    """Mappings keyed by generated ids accept only keys matching their pattern."""
+    if isinstance(node, dict):
+        if "patternProperties" in node:
+            node.setdefault("additionalProperties", False)
+        for value in node.values():
+            _close_mappings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _close_mappings(value)
 
 
 def json_schema_text() -> str:

@@ -489,9 +489,17 @@ class Store:
                 try:
                     on_disk = get_path(data, change.path)
                 except KeyError:
-                    raise WorkbookError(
-                        f"unknown field {change.path!r}", path=path, field=change.path
-                    ) from None
+                    # A new entry in a mapping (a comment thread, a reply) is missing until
+                    # added; anything else unknown is refused by validation below.
+                    parent, _, _ = change.path.rpartition(".")
+                    try:
+                        if not parent or not isinstance(get_path(data, parent), dict):
+                            raise KeyError(parent)
+                    except KeyError:
+                        raise WorkbookError(
+                            f"unknown field {change.path!r}", path=path, field=change.path
+                        ) from None
+                    on_disk = None
                 if on_disk == change.new:
                     continue  # someone already made the same change
                 if on_disk != change.old:
@@ -528,6 +536,14 @@ class Store:
                 data["answers"][qid]["updated_at"] = stamp
                 data["answers"][qid]["updated_by"] = user
             saved = _validate_change(data, path)
+            if any(c.path.startswith("review.signoffs.") for c in applied):
+                from workbook.review import check_signoff_rules
+
+                try:
+                    check_signoff_rules(data, [c.path for c in applied])
+                except WorkbookError as exc:
+                    exc.path = path
+                    raise
             text = _encoded_within_limit(saved, path)
             # History first: a crash before the replace leaves lines for a revision that
             # never landed, which history() recognises and drops. The other order could

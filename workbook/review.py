@@ -1,0 +1,796 @@
+"""Oversight review: comment threads, per-phase sign-off, change history and the action plan.
+
+The data lives in the answers file (``review.threads`` and ``review.signoffs``) and every
+change goes through :meth:`workbook.store.Store.apply`, so comments, resolutions and
+sign-offs are revisions with history lines like any answer.
+
+A sign-off records the revision the reviewer read and a fingerprint of the phase's content
+(answers and checklist) at that revision. The sign-off is *out of date* as soon as the
+phase's content no longer matches the fingerprint: the app and the exports then say
+"changed since revision N".
+
+Pure functions take a workbook (or its JSON data); the few that change a project take a
+:class:`~workbook.store.Store` and return the saved workbook.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import html
+import io
+import json
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Literal
+
+from workbook.bank import Bank, load_bank
+from workbook.errors import WorkbookError
+from workbook.model import (
+    CHECKLIST_STATUS_LABELS,
+    QUESTION_STATUS_LABELS,
+    ChecklistStatus,
+    CommentKind,
+    Decision,
+    QuestionStatus,
+    SignOff,
+    WorkbookBase,
+)
+from workbook.store import Change, Store, get_path
+
+# --------------------------------------------------------------------------- errors
+
+
+class SignOffRefused(WorkbookError):
+    """A phase cannot be approved while it has unresolved challenges."""
+
+    def __init__(self, phase_id: str, blockers: list[tuple[str, str]], **kw: Any) -> None:
+        self.phase_id = phase_id
+        self.blockers = blockers  # (thread id, "Question 7: <text>")
+        listed = "; ".join(label for _, label in blockers[:5])
+        more = f" and {len(blockers) - 5} more" if len(blockers) > 5 else ""
+        super().__init__(
+            f"the {phase_id} phase cannot be signed off while {len(blockers)} challenge"
+            f"{' is' if len(blockers) == 1 else 's are'} unresolved: {listed}{more}. "
+            "Resolve them first (or record 'not approved')",
+            field=f"review.signoffs.{phase_id}",
+            **kw,
+        )
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def target_phase(target: str, bank: Bank | None = None) -> str:
+    """The phase a comment target belongs to (``q7`` -> ``develop``)."""
+    bank = bank or load_bank()
+    if "." in target:
+        return target.split(".", 1)[0]
+    return bank.question(target).phase
+
+
+def target_label(target: str, bank: Bank | None = None) -> str:
+    """``Question 7`` or ``Explore checklist: <item text>``."""
+    bank = bank or load_bank()
+    if "." in target:
+        phase_id, _, item_id = target.split(".", 2)
+        return bank.field_label(f"phases.{phase_id}.checklist.{item_id}")
+    return f"Question {bank.question(target).number}"
+
+
+def phase_paths(phase_id: str, bank: Bank | None = None) -> tuple[str, ...]:
+    """Dotted prefixes of the fields that make up a phase's content."""
+    bank = bank or load_bank()
+    phase = bank.phase(phase_id)
+    return (f"phases.{phase_id}", *(f"answers.{q.id}" for q in phase.questions))
+
+
+def path_phase(path: str, bank: Bank | None = None) -> str | None:
+    """The phase a field path belongs to, or None (project details, review data)."""
+    bank = bank or load_bank()
+    parts = path.split(".")
+    if parts[0] == "phases" and len(parts) > 1:
+        return parts[1]
+    if parts[0] == "answers" and len(parts) > 1:
+        try:
+            return bank.question(parts[1]).phase
+        except KeyError:
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------- threads
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    """A thread with its id and where it points, ready to show."""
+
+    id: str
+    target: str
+    target_label: str
+    phase_id: str
+    thread: Any  # the generated Thread model
+
+    @property
+    def open_challenge(self) -> bool:
+        return self.thread.kind is CommentKind.challenge and not self.thread.resolved
+
+
+def threads(
+    workbook: WorkbookBase,
+    *,
+    target: str | None = None,
+    phase_id: str | None = None,
+    bank: Bank | None = None,
+) -> list[ThreadView]:
+    """Threads, oldest first, optionally only those on ``target`` or in ``phase_id``."""
+    bank = bank or load_bank()
+    out = []
+    for tid, th in workbook.review.threads.items():  # type: ignore[attr-defined]
+        if target is not None and th.target != target:
+            continue
+        ph = target_phase(th.target, bank)
+        if phase_id is not None and ph != phase_id:
+            continue
+        out.append(ThreadView(tid, th.target, target_label(th.target, bank), ph, th))
+    out.sort(key=lambda v: (v.thread.created_at, v.id))
+    return out
+
+
+def open_challenges(
+    workbook: WorkbookBase, phase_id: str | None = None, bank: Bank | None = None
+) -> list[ThreadView]:
+    return [v for v in threads(workbook, phase_id=phase_id, bank=bank) if v.open_challenge]
+
+
+def _blockers(data: dict[str, Any], phase_id: str, bank: Bank) -> list[tuple[str, str]]:
+    out = []
+    for tid, th in sorted(data["review"]["threads"].items(), key=lambda kv: kv[1]["created_at"]):
+        if th["kind"] != CommentKind.challenge.value or th["resolved"]:
+            continue
+        if target_phase(th["target"], bank) != phase_id:
+            continue
+        text = " ".join(th["text"].split())
+        text = text if len(text) <= 80 else text[:77] + "..."
+        out.append((tid, f"{target_label(th['target'], bank)}: \u201c{text}\u201d"))
+    return out
+
+
+def check_signoff_rules(data: dict[str, Any], changed_paths: Iterable[str]) -> None:
+    """Refuse an approving sign-off of a phase that has unresolved challenges.
+
+    Called by the store under its lock on the merged data, so a challenge added at the
+    same moment by someone else is taken into account.
+    """
+    bank = load_bank()
+    phases = {p.split(".")[2] for p in changed_paths if p.startswith("review.signoffs.")}
+    for phase_id in sorted(phases):
+        record = data["review"]["signoffs"].get(phase_id)
+        if not record or record.get("decision") == Decision.not_approved.value:
+            continue
+        blockers = _blockers(data, phase_id, bank)
+        if blockers:
+            raise SignOffRefused(phase_id, blockers)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(5)}"
+
+
+def add_comment(
+    store: Store,
+    project_id: str,
+    *,
+    target: str,
+    kind: CommentKind | str,
+    text: str,
+    user: str,
+    role: str = "",
+    base_revision: int | None = None,
+) -> tuple[WorkbookBase, str]:
+    """Start a thread on ``target``. Returns the saved workbook and the thread's id."""
+    text = text.strip()
+    if not text:
+        raise WorkbookError("write the comment before posting it", field="text")
+    kind = CommentKind(kind)
+    tid = new_id("t")
+    thread = {
+        "target": target,
+        "kind": kind.value,
+        "author": user,
+        "role": role,
+        "created_at": _now(),
+        "text": text,
+        "resolved": False,
+        "resolved_by": None,
+        "resolved_at": None,
+        "replies": {},
+    }
+    saved = _apply(
+        store, project_id, [Change(f"review.threads.{tid}", None, thread)], user, base_revision
+    )
+    return saved, tid
+
+
+def reply(
+    store: Store, project_id: str, thread_id: str, *, text: str, user: str
+) -> tuple[WorkbookBase, str]:
+    """Add a reply to a thread. Returns the saved workbook and the reply's id."""
+    text = text.strip()
+    if not text:
+        raise WorkbookError("write the reply before posting it", field="text")
+    _thread(store.open(project_id), thread_id)
+    rid = new_id("r")
+    entry = {"author": user, "created_at": _now(), "text": text}
+    saved = _apply(
+        store,
+        project_id,
+        [Change(f"review.threads.{thread_id}.replies.{rid}", None, entry)],
+        user,
+        None,
+    )
+    return saved, rid
+
+
+def set_resolved(
+    store: Store, project_id: str, thread_id: str, resolved: bool, *, user: str
+) -> WorkbookBase:
+    """Mark a thread resolved (or reopen it)."""
+    current = store.open(project_id)
+    th = _thread(current, thread_id)
+    if th.resolved == resolved:
+        return current
+    base = f"review.threads.{thread_id}"
+    changes = [
+        Change(f"{base}.resolved", th.resolved, resolved),
+        Change(f"{base}.resolved_by", th.resolved_by, user if resolved else None),
+        Change(
+            f"{base}.resolved_at",
+            th.resolved_at.isoformat().replace("+00:00", "Z") if th.resolved_at else None,
+            _now() if resolved else None,
+        ),
+    ]
+    return _apply(store, project_id, changes, user, current.revision)
+
+
+def _thread(workbook: WorkbookBase, thread_id: str) -> Any:
+    try:
+        return workbook.review.threads[thread_id]  # type: ignore[attr-defined]
+    except KeyError:
+        raise WorkbookError(
+            f"no comment thread {thread_id!r} in project {workbook.project.id!r}",
+            field=f"review.threads.{thread_id}",
+        ) from None
+
+
+# --------------------------------------------------------------------------- sign-off
+
+
+def phase_fingerprint(data: dict[str, Any] | WorkbookBase, phase_id: str) -> str:
+    """SHA-256 of a phase's content: its checklist, note and answers (not who/when)."""
+    if isinstance(data, WorkbookBase):
+        data = data.to_data()
+    bank = load_bank()
+    content = {
+        "phase": data["phases"][phase_id],
+        "answers": {
+            q.id: {k: v for k, v in data["answers"][q.id].items() if k not in _STAMPS}
+            for q in bank.phase(phase_id).questions
+        },
+    }
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_STAMPS = frozenset({"updated_at", "updated_by"})
+
+
+@dataclass(frozen=True)
+class SignOffState:
+    """Where a phase's sign-off stands now."""
+
+    phase_id: str
+    status: Literal["none", "current", "out_of_date"]
+    record: SignOff | None
+
+    @property
+    def decision_label(self) -> str:
+        return self.record.decision.label if self.record else "Not signed off"
+
+    @property
+    def summary(self) -> str:
+        """One line, e.g. ``Approved by Sam Patel (Chair), 3 Nov 2026, revision 12``."""
+        if self.record is None:
+            return "Not signed off yet"
+        r = self.record
+        role = f" ({r.role})" if r.role else ""
+        line = f"{r.decision.label} by {r.reviewer}{role}, {format_date(r.signed_at)}, "
+        line += f"revision {r.revision}"
+        if self.status == "out_of_date":
+            line = f"Out of date: changed since revision {r.revision}. Was: {line}"
+        return line
+
+
+def signoff_state(workbook: WorkbookBase, phase_id: str) -> SignOffState:
+    record = getattr(workbook.review.signoffs, phase_id)  # type: ignore[attr-defined]
+    if record is None:
+        return SignOffState(phase_id, "none", None)
+    fresh = phase_fingerprint(workbook, phase_id) == record.fingerprint
+    return SignOffState(phase_id, "current" if fresh else "out_of_date", record)
+
+
+def sign_off(
+    store: Store,
+    project_id: str,
+    phase_id: str,
+    *,
+    decision: Decision | str,
+    reviewer: str,
+    role: str = "",
+    conditions: str = "",
+    user: str,
+    revision: int | None = None,
+) -> WorkbookBase:
+    """Record a reviewer's decision on ``phase_id`` for the revision they read.
+
+    ``revision`` is the revision the reviewer was shown (default: the current one). If the
+    phase changed after it, the new sign-off is saved but already shows as out of date.
+    Raises :class:`SignOffRefused` for an approval while challenges are unresolved.
+    """
+    decision = Decision(decision)
+    if not reviewer.strip():
+        raise WorkbookError("give the reviewer's name", field="reviewer")
+    current = store.open(project_id)
+    read = current if revision is None else _at_revision(store, project_id, current, revision)
+    blockers = _blockers(current.to_data(), phase_id, load_bank())
+    if decision.approves and blockers:
+        raise SignOffRefused(phase_id, blockers)
+    record = {
+        "decision": decision.value,
+        "reviewer": reviewer.strip(),
+        "role": role.strip(),
+        "signed_at": _now(),
+        "conditions": conditions.strip(),
+        "revision": read.revision,
+        "fingerprint": phase_fingerprint(read, phase_id),
+    }
+    try:
+        SignOff.model_validate(record)
+    except ValueError as exc:
+        msg = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)  # type: ignore[attr-defined]
+        raise WorkbookError(msg.removeprefix("Value error, "), field="conditions") from None
+    old = getattr(current.review.signoffs, phase_id)  # type: ignore[attr-defined]
+    old_data = old.model_dump(mode="json") if old is not None else None
+    return _apply(
+        store,
+        project_id,
+        [Change(f"review.signoffs.{phase_id}", old_data, record)],
+        user,
+        current.revision,
+    )
+
+
+def _at_revision(store: Store, project_id: str, current: WorkbookBase, revision: int) -> Any:
+    if revision == current.revision:
+        return current
+    return workbook_at(store, project_id, revision)
+
+
+# --------------------------------------------------------------------------- history
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """How one field changed over a range of revisions."""
+
+    path: str
+    label: str
+    old: Any
+    new: Any
+    users: tuple[str, ...]
+    revisions: tuple[int, ...]
+    time: str
+
+    @property
+    def is_text(self) -> bool:
+        return (
+            isinstance(self.old, str | None)
+            and isinstance(self.new, str | None)
+            and (_is_text_path(self.path))
+        )
+
+
+def _is_text_path(path: str) -> bool:
+    last = path.rsplit(".", 1)[-1]
+    parts = path.split(".")
+    return last in {"response", "note", "description"} or (
+        len(parts) == 4 and parts[0] == "answers" and parts[2] == "prompts"
+    )
+
+
+def saved_entries(store: Store, project_id: str) -> list[dict[str, Any]]:
+    """History lines of changes that landed ("created" and "saved"), oldest first."""
+    return [
+        e
+        for e in store.history(project_id)
+        if e.get("outcome") in {"saved", "created"} and isinstance(e.get("revision"), int)
+    ]
+
+
+def history_entries(
+    store: Store,
+    project_id: str,
+    *,
+    since: int | None = None,
+    phase_id: str | None = None,
+    include_review: bool = True,
+) -> list[dict[str, Any]]:
+    """Saved changes after revision ``since`` (all if None), optionally in one phase."""
+    bank = load_bank()
+    out = []
+    for e in saved_entries(store, project_id):
+        if since is not None and e["revision"] <= since:
+            continue
+        path = e.get("path", "")
+        if not include_review and path.startswith("review."):
+            continue
+        if phase_id is not None and path_phase(path, bank) != phase_id:
+            continue
+        out.append(e)
+    return out
+
+
+def changes_since(
+    store: Store, project_id: str, revision: int, *, phase_id: str | None = None
+) -> list[FieldChange]:
+    """Each field of the answers/checklists changed after ``revision``: first old, last new.
+
+    Fields changed and then changed back are left out. Review data (comments,
+    sign-offs) is not included: it is not part of what is signed.
+    """
+    bank = load_bank()
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for e in history_entries(
+        store, project_id, since=revision, phase_id=phase_id, include_review=False
+    ):
+        if e["outcome"] != "saved" or e.get("path", "").startswith("project"):
+            continue
+        grouped.setdefault(e["path"], []).append(e)
+    out = []
+    order = {p: i for i, p in enumerate(_field_order(bank))}
+    for path, entries in grouped.items():
+        old, new = entries[0].get("old"), entries[-1].get("new")
+        if old == new:
+            continue
+        out.append(
+            FieldChange(
+                path=path,
+                label=bank.field_label(path),
+                old=old,
+                new=new,
+                users=tuple(dict.fromkeys(e.get("user", "") for e in entries)),
+                revisions=tuple(e["revision"] for e in entries),
+                time=entries[-1].get("time", ""),
+            )
+        )
+    out.sort(key=lambda c: (order.get(_prefix(c.path), len(order)), c.path))
+    return out
+
+
+def changes_since_signoff(
+    store: Store, workbook: WorkbookBase, phase_id: str
+) -> list[FieldChange] | None:
+    """Changes to a phase since its sign-off, or None when it has never been signed off."""
+    record = getattr(workbook.review.signoffs, phase_id)  # type: ignore[attr-defined]
+    if record is None:
+        return None
+    return changes_since(store, workbook.project.id, record.revision, phase_id=phase_id)
+
+
+def _prefix(path: str) -> str:
+    parts = path.split(".")
+    return ".".join(parts[:2]) if parts[0] == "answers" else ".".join(parts[:4])
+
+
+def _field_order(bank: Bank) -> list[str]:
+    out = []
+    for p in bank.phases:
+        out += [f"phases.{p.id}.checklist.{i}" for i in p.checklist_ids]
+        out += [f"answers.{q.id}" for q in p.questions]
+    return out
+
+
+def value_at(store: Store, project_id: str, path: str, revision: int) -> Any:
+    """The value ``path`` had at ``revision`` (after that revision's save)."""
+    current = store.open(project_id)
+    if revision < 1 or revision > current.revision:
+        raise WorkbookError(
+            f"revision {revision} does not exist; project {project_id!r} is at revision "
+            f"{current.revision}",
+            field="revision",
+        )
+    try:
+        value = get_path(current.to_data(), path)
+    except KeyError:
+        raise WorkbookError(f"unknown field {path!r}", field=path) from None
+    # Walk back from now: undo every change to the field made after ``revision``.
+    for e in reversed(saved_entries(store, project_id)):
+        if e["revision"] <= revision:
+            break
+        if e.get("path") == path:
+            value = e.get("old")
+        elif path.startswith(e.get("path", "") + ".") and isinstance(e.get("old"), dict):
+            try:
+                value = get_path(e["old"], path[len(e["path"]) + 1 :])
+            except KeyError:
+                value = None
+        elif e.get("path", "").startswith(path + ".") and isinstance(value, dict):
+            value = json.loads(json.dumps(value))
+            _set_nested(value, e["path"][len(path) + 1 :], e.get("old"))
+    return value
+
+
+def _set_nested(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    node = data
+    for key in parents:
+        node = node.setdefault(key, {})
+    if value is None and last not in node:
+        return
+    node[last] = value
+
+
+def workbook_at(store: Store, project_id: str, revision: int) -> WorkbookBase:
+    """The whole workbook as it was at ``revision``, rebuilt from the history."""
+    from workbook.model import Workbook
+
+    current = store.open(project_id)
+    if revision < 1 or revision > current.revision:
+        raise WorkbookError(
+            f"revision {revision} does not exist; project {project_id!r} is at revision "
+            f"{current.revision}",
+            field="revision",
+        )
+    data = current.to_data()
+    for e in reversed(saved_entries(store, project_id)):
+        if e["revision"] <= revision:
+            break
+        path = e.get("path", "")
+        if not path:
+            continue
+        old = e.get("old")
+        *parents, last = path.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        if old is None and path.startswith("review.threads."):
+            node.pop(last, None)  # the thread or reply did not exist yet
+        else:
+            node[last] = old
+    data["revision"] = revision
+    return Workbook.model_validate(data)
+
+
+def restore(store: Store, project_id: str, path: str, revision: int, *, user: str) -> WorkbookBase:
+    """Put ``path`` back to the value it had at ``revision``; the restore is a new revision."""
+    if not (path.startswith("answers.") or path.startswith("phases.")):
+        raise WorkbookError(
+            "only answers and checklist fields can be restored (comments and sign-offs keep "
+            "their own record)",
+            field=path,
+        )
+    current = store.open(project_id)
+    try:
+        now_value = get_path(current.to_data(), path)
+    except KeyError:
+        raise WorkbookError(f"unknown field {path!r}", field=path) from None
+    value = value_at(store, project_id, path, revision)
+    if value == now_value:
+        return current
+    return _apply(store, project_id, [Change(path, now_value, value)], user, current.revision)
+
+
+# --------------------------------------------------------------------------- word diff
+
+
+_TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
+DiffOp = tuple[Literal["equal", "delete", "insert"], str]
+
+
+def word_diff(old: str | None, new: str | None) -> list[DiffOp]:
+    """A word-level diff: runs of equal, deleted and inserted text."""
+    a = _TOKEN.findall(old or "")
+    b = _TOKEN.findall(new or "")
+    ops: list[DiffOp] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            ops.append(("equal", "".join(a[i1:i2])))
+            continue
+        if tag in {"delete", "replace"}:
+            ops.append(("delete", "".join(a[i1:i2])))
+        if tag in {"insert", "replace"}:
+            ops.append(("insert", "".join(b[j1:j2])))
+    return ops
+
+
+def word_diff_html(old: str | None, new: str | None) -> str:
+    """Escaped HTML with ``<del>`` and ``<ins>``; line breaks kept."""
+    out = []
+    for op, text in word_diff(old, new):
+        t = html.escape(text).replace("\n", "<br>")
+        if op == "equal":
+            out.append(t)
+        elif op == "delete":
+            out.append(f'<del class="wb-del" title="removed">{t}</del>')
+        else:
+            out.append(f'<ins class="wb-ins" title="added">{t}</ins>')
+    return "".join(out)
+
+
+def word_diff_text(old: str | None, new: str | None) -> str:
+    """Plain text in the style of ``git diff --word-diff``: ``[-old-]{+new+}``."""
+    out = []
+    for op, text in word_diff(old, new):
+        out.append(text if op == "equal" else f"[-{text}-]" if op == "delete" else f"{{+{text}+}}")
+    return "".join(out)
+
+
+def format_value(path: str, value: Any) -> str:
+    """A field's value in words, for history and diffs of fields that are not free text."""
+    last = path.rsplit(".", 1)[-1]
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    if last == "status" and path.startswith("answers."):
+        try:
+            return QUESTION_STATUS_LABELS[QuestionStatus(value)]
+        except ValueError:
+            return str(value)
+    if last == "status":
+        try:
+            return CHECKLIST_STATUS_LABELS[ChecklistStatus(value)]
+        except ValueError:
+            return str(value)
+    if last == "evidence" and isinstance(value, list):
+        return "; ".join(
+            f"{e.get('reference', '')}" + (f" ({e['description']})" if e.get("description") else "")
+            for e in value
+        )
+    if last == "further_work" and isinstance(value, list):
+        return "; ".join(
+            f"{a.get('action', '')} [{a.get('status', 'open')}"
+            + (f", {a['owner']}" if a.get("owner") else "")
+            + (f", due {a['due']}" if a.get("due") else "")
+            + "]"
+            for a in value
+        )
+    if isinstance(value, dict):
+        if "status" in value and "note" in value and len(value) == 2:  # checklist entry
+            return (
+                f"{format_value(path + '.status', value['status'])}; note: {value['note'] or '-'}"
+            )
+        if last == "informed_by" or "end_users" in value:
+            from workbook.model import INFORMED_BY_GROUPS
+
+            groups = [label for key, label in INFORMED_BY_GROUPS.items() if value.get(key)]
+            note = value.get("note") or ""
+            return ", ".join(groups) + (f"; note: {note}" if note else "") or "(none)"
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """One further-work action, with the question it came from."""
+
+    question_id: str
+    question_number: int
+    phase_id: str
+    index: int
+    action: str
+    owner: str
+    due: date | None
+    status: str  # "open" | "done"
+    overdue: bool = field(default=False)
+
+
+CSV_COLUMNS = ("question", "phase", "action", "owner", "due", "status", "overdue")
+
+
+def action_plan(
+    workbook: WorkbookBase, *, today: date | None = None, bank: Bank | None = None
+) -> list[ActionRow]:
+    """Every further-work action in question order. Overdue: open and due before today."""
+    bank = bank or load_bank()
+    today = today or date.today()
+    rows = []
+    for q in bank.questions:
+        for i, a in enumerate(workbook.answer(q.id).further_work):
+            rows.append(
+                ActionRow(
+                    question_id=q.id,
+                    question_number=q.number,
+                    phase_id=q.phase,
+                    index=i,
+                    action=a.action,
+                    owner=a.owner,
+                    due=a.due,
+                    status=a.status,
+                    overdue=a.status == "open" and a.due is not None and a.due < today,
+                )
+            )
+    return rows
+
+
+def overdue_actions(workbook: WorkbookBase, *, today: date | None = None) -> list[ActionRow]:
+    return [r for r in action_plan(workbook, today=today) if r.overdue]
+
+
+def action_plan_csv(rows: list[ActionRow]) -> str:
+    """CSV text (UTF-8, header row). Cells that a spreadsheet would run as a formula are
+    prefixed with an apostrophe."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [
+                f"Q{r.question_number}",
+                r.phase_id,
+                _cell(r.action),
+                _cell(r.owner),
+                r.due.isoformat() if r.due else "",
+                r.status,
+                "yes" if r.overdue else "no",
+            ]
+        )
+    return buf.getvalue()
+
+
+def _cell(text: str) -> str:
+    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def format_date(value: datetime | str | None) -> str:
+    """``3 Nov 2026`` in local time."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    local = value.astimezone()
+    return f"{local.day} {local:%b %Y}"
+
+
+def format_time(value: datetime | str | None) -> str:
+    """``3 Nov 2026 14:02`` in local time."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    local = value.astimezone()
+    return f"{local.day} {local:%b %Y %H:%M}"
+
+
+def _apply(
+    store: Store, project_id: str, changes: list[Change], user: str, base_revision: int | None
+) -> WorkbookBase:
+    if base_revision is None:
+        base_revision = store.open(project_id).revision
+    return store.apply(project_id, changes, user=user, base_revision=base_revision)
