@@ -592,7 +592,21 @@ def restore(store: Store, project_id: str, path: str, revision: int, *, user: st
     value = value_at(store, project_id, path, revision)
     if value == now_value:
         return current
-    return _apply(store, project_id, [Change(path, now_value, value)], user, current.revision)
+    # A group of fields (``informed_by``, a checklist entry, a whole answer) is restored
+    # field by field, so the history keeps one line per field like any other edit.
+    changes: list[Change] = []
+    _leaf_changes(changes, path, now_value, value)
+    return _apply(store, project_id, changes, user, current.revision)
+
+
+def _leaf_changes(out: list[Change], path: str, old: Any, new: Any) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in dict.fromkeys([*old, *new]):
+            if key in _STAMPS:
+                continue
+            _leaf_changes(out, f"{path}.{key}", old.get(key), new.get(key))
+    elif old != new:
+        out.append(Change(path, old, new))
 
 
 # --------------------------------------------------------------------------- word diff
