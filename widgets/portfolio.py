@@ -1,0 +1,355 @@
+"""The portfolio dashboard: every project in the workspace, for an oversight group.
+
+Read-only. Two filters (local authority, status) narrow the summary, the chart and the
+table together. Each table row carries its figures as ``data-`` attributes, so tests read
+exactly what is shown. The figures come from :mod:`workbook.portfolio`; this module only
+lays them out. All text from projects is escaped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+import ipywidgets as w
+
+from widgets._bind import esc, html_block, plain_kw, stacked_kw
+from widgets.page import _guard, _message
+from widgets.phase import PHASE_PAGES, START_PAGE, page_link
+from widgets.project import clean_name
+from widgets.voila_request import request_params
+from workbook.bank import Bank, load_bank
+from workbook.portfolio import (
+    STATUS_FILTERS,
+    PhaseSummary,
+    PortfolioRow,
+    filter_rows,
+    local_authorities,
+    portfolio_chart_svg,
+    portfolio_rows,
+    totals,
+)
+from workbook.store import Store
+
+log = logging.getLogger("ethics-workbook")
+
+REVIEW_PAGE = "04-review.ipynb"
+PORTFOLIO_PAGE = "05-portfolio.ipynb"
+ALL = ""
+"""The local authority filter's value for "all" (not None: see widgets.checklist.UNSET)."""
+
+# Scoped to the dashboard; colours are the template's (WCAG 2.2 AA on white).
+CSS = """
+.ew-pf-wrap { overflow-x: auto; margin: 0.5rem 0 1rem; }
+.ew-pf-wrap:focus { outline: 3px solid #ffdd00; box-shadow: 0 0 0 5px #0b0c0c; }
+.ew-pf-table { border-collapse: collapse; width: 100%; font-size: 1rem; line-height: 1.35; }
+.ew-pf-table caption { text-align: left; font-weight: 700; padding: 0 0 0.5rem; }
+.ew-pf-table th, .ew-pf-table td {
+  border-bottom: 1px solid #b1b4b6; padding: 0.5rem 0.5rem 0.5rem 0; text-align: left;
+  vertical-align: top;
+}
+.ew-pf-table thead th { border-bottom: 2px solid #0b0c0c; vertical-align: bottom; }
+.ew-pf-table tbody th { font-weight: 400; min-width: 11rem; }
+.ew-pf-table tbody tr:nth-child(even) { background: #f8f8f8; }
+.ew-pf-table .ew-pf-num { text-align: right; padding-right: 1rem; white-space: nowrap; }
+.ew-pf-tool { font-weight: 700; }
+.ew-pf-meta { display: block; color: #484949; font-size: 0.9rem; }
+.ew-pf-phase { min-width: 8.5rem; }
+.ew-pf-bar {
+  display: block; width: 6rem; height: 0.5rem; border: 1px solid #505a5f; background: #fff;
+  margin: 0.2rem 0;
+}
+.ew-pf-bar > span { display: block; height: 100%; background: #00703c; }
+.ew-pf-sig { display: block; font-size: 0.9rem; }
+.ew-pf-sig-current { color: #00703c; font-weight: 700; }
+.ew-pf-sig-out_of_date { color: #942514; font-weight: 700; }
+.ew-pf-sig-none { color: #484949; }
+.ew-pf-alert { color: #942514; font-weight: 700; }
+.ew-pf-error td { color: #942514; }
+.ew-pf-totals { list-style: none; padding: 0; margin: 0.5rem 0 1rem; display: flex;
+  flex-wrap: wrap; gap: 0.5rem 1.5rem; }
+.ew-pf-totals li { margin: 0; }
+.ew-pf-totals strong { font-size: 1.5rem; margin-right: 0.25rem; }
+.ew-sr { position: absolute !important; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
+.ew-pf-chart svg { display: block; }
+"""
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+class PortfolioDashboard(w.VBox):
+    """Filters, a summary, a chart and a table of every project in ``store``."""
+
+    def __init__(
+        self,
+        store: Store,
+        user: str = "",
+        *,
+        local_authority: str | None = None,
+        status: str | None = None,
+        today: date | None = None,
+        bank: Bank | None = None,
+    ) -> None:
+        super().__init__()
+        self.add_class("ew-portfolio")
+        self.store = store
+        self.user = user
+        self.today = today
+        self.bank = bank or load_bank()
+        self.rows: list[PortfolioRow] = []
+
+        self.authority = w.Dropdown(
+            description="Local authority",
+            options=[("All local authorities", ALL)],
+            value=ALL,
+            **stacked_kw(w.Dropdown, "20em"),
+        )
+        self.status = w.Dropdown(
+            description="Status",
+            options=[(label, key) for key, label in STATUS_FILTERS.items()],
+            value=status if status in STATUS_FILTERS else "all",
+            **stacked_kw(w.Dropdown, "20em"),
+        )
+        self.refresh_button = w.Button(
+            description="Refresh figures",
+            tooltip="Read every project again",
+            **plain_kw(w.Button),
+        )
+        self.summary = html_block("", "ew-pf-summary")
+        self.chart = html_block("", "ew-pf-chart")
+        self.table = html_block("", "ew-pf-table-box")
+        self._chart_key: tuple | None = None
+
+        self.refresh(local_authority=local_authority)
+        self.authority.observe(lambda _: self._show(), names="value")
+        self.status.observe(lambda _: self._show(), names="value")
+        self.refresh_button.on_click(lambda _: self.refresh())
+
+        filters = w.HBox([self.authority, self.status], **plain_kw(w.HBox, "ew-row", "ew-wrap"))
+        start = esc(f"{START_PAGE}?{urlencode({'user': user})}" if user else START_PAGE)
+        self.children = [
+            html_block(
+                f'<style>{CSS}</style><nav class="ew-nav" aria-label="Workbook pages">'
+                f'<a href="{start}">Start page</a></nav>'
+                "<p>Every project in this workbook: how far each phase has got, whether it is "
+                "signed off, open challenges from reviewers and overdue further work. Choose a "
+                "local authority or a status to narrow the figures, the chart and the table.</p>"
+            ),
+            filters,
+            self.summary,
+            html_block('<h2 class="ew-h2" id="chart">Progress by phase</h2>'),
+            self.chart,
+            html_block('<h2 class="ew-h2" id="projects">Projects</h2>'),
+            self.table,
+            self.refresh_button,
+        ]
+
+    # ---- data
+
+    def refresh(self, local_authority: str | None = None) -> None:
+        """Read every project again and show the figures for the current filters."""
+        chosen = local_authority if local_authority is not None else self.authority.value
+        self.rows = portfolio_rows(self.store, today=self.today)
+        names = local_authorities(self.rows)
+        self.authority.options = [("All local authorities", ALL)] + [(n, n) for n in names]
+        self.authority.value = chosen if chosen in names else ALL
+        self._chart_key = None
+        self._show()
+
+    def shown(self) -> list[PortfolioRow]:
+        """The rows that pass the current filters."""
+        return filter_rows(self.rows, self.authority.value or None, self.status.value)
+
+    def _show(self) -> None:
+        rows = self.shown()
+        self.summary.value = self._summary_html(rows)
+        self.table.value = self._table_html(rows)
+        key = tuple(r.project_id for r in rows)
+        if key != self._chart_key:
+            self._chart_key = key
+            self.chart.value = self._chart_html(rows)
+
+    # ---- views
+
+    def _scope(self) -> str:
+        parts = []
+        if self.authority.value:
+            parts.append(self.authority.value)
+        if self.status.value != "all":
+            parts.append(STATUS_FILTERS[self.status.value].lower())
+        return f" ({'; '.join(parts)})" if parts else ""
+
+    def _summary_html(self, rows: list[PortfolioRow]) -> str:
+        t = totals(rows)
+        every = len(self.rows)
+        if every == 0:
+            return (
+                '<p role="status">There are no projects in this workbook yet. Create one on the '
+                f'<a href="{esc(START_PAGE)}">start page</a>.</p>'
+            )
+        shown = (
+            f"all {_plural(every, 'project')}"
+            if len(rows) == every
+            else f"{_plural(len(rows), 'project')} of {every}"
+        )
+        items = [
+            f"<li><strong>{t.with_open_challenges}</strong>"
+            f"{'project' if t.with_open_challenges == 1 else 'projects'} with open challenges "
+            f"({_plural(t.open_challenges, 'challenge')})</li>",
+            f"<li><strong>{t.with_overdue}</strong>"
+            f"{'project' if t.with_overdue == 1 else 'projects'} with overdue actions "
+            f"({_plural(t.overdue_actions, 'action')})</li>",
+            f"<li><strong>{t.with_out_of_date}</strong>"
+            f"{'project' if t.with_out_of_date == 1 else 'projects'} with a sign-off out of "
+            f"date ({_plural(t.out_of_date_signoffs, 'phase')})</li>",
+            f"<li><strong>{t.fully_signed_off}</strong>fully signed off</li>",
+        ]
+        if t.unreadable:
+            items.append(
+                f'<li class="ew-pf-alert"><strong>{t.unreadable}</strong>cannot be read</li>'
+            )
+        return (
+            f'<p role="status"><strong>Showing {shown}</strong>{esc(self._scope())}.</p>'
+            f'<ul class="ew-pf-totals" aria-label="Totals for the projects shown">'
+            f"{''.join(items)}</ul>"
+        )
+
+    def _chart_html(self, rows: list[PortfolioRow]) -> str:
+        if not any(r.readable for r in rows):
+            return '<p class="ew-hint">No projects to chart for these filters.</p>'
+        try:
+            svg = portfolio_chart_svg(rows, self.bank)
+        except Exception:  # a chart is not worth losing the page over: say so, log it
+            log.exception("portfolio chart failed")
+            return (
+                '<p class="ew-hint">The chart could not be drawn; the table below has the '
+                "figures.</p>"
+            )
+        return (
+            f'{svg}<p class="ew-hint">Each bar counts the projects at each stage of that phase. '
+            "Signed off: a current sign-off that approves (with or without conditions).</p>"
+        )
+
+    def _link(self, page: str, project_id: str) -> str:
+        return esc(page_link(page, project_id, self.user or None))
+
+    def _phase_cell(self, row: PortfolioRow, p: PhaseSummary) -> str:
+        link = self._link(PHASE_PAGES[p.phase_id], row.project_id)
+        if p.signoff == "none":
+            sig = "Not signed off"
+        elif p.signoff == "current":
+            sig = f"\u2713 {p.decision_label}"
+        else:
+            sig = f"\u26a0 Out of date (was {p.decision_label.lower()})"
+        return (
+            f'<td class="ew-pf-phase" data-stage="{esc(p.stage)}">'
+            f'<a href="{link}">{p.percent}%<span class="ew-sr"> of the {esc(p.title)} done'
+            f"</span></a>"
+            f'<span class="ew-pf-bar" aria-hidden="true"><span style="width:{p.percent}%">'
+            f"</span></span>"
+            f'<span class="ew-pf-sig ew-pf-sig-{esc(p.signoff)}" title="{esc(p.signoff_summary)}">'
+            f"{esc(sig)}</span></td>"
+        )
+
+    def _row_html(self, row: PortfolioRow) -> str:
+        if not row.readable:
+            cols = 2 + len(self.bank.phases)
+            return (
+                f'<tr class="ew-pf-error" data-project="{esc(row.project_id)}" data-error="1">'
+                f'<th scope="row"><span class="ew-pf-tool">{esc(row.project_id)}</span>'
+                f'<span class="ew-pf-meta">Cannot be read</span></th>'
+                f'<td colspan="{cols}"><span class="ew-pf-alert">This project cannot be read:'
+                f"</span> {esc(row.error or '')}</td></tr>"
+            )
+        attrs = {
+            "data-project": row.project_id,
+            "data-open-challenges": row.open_challenges,
+            "data-overdue": row.overdue_count,
+        }
+        for p in row.phases:
+            attrs[f"data-progress-{p.phase_id}"] = p.percent
+            attrs[f"data-signoff-{p.phase_id}"] = p.signoff
+        attr_text = " ".join(f'{k}="{esc(str(v))}"' for k, v in attrs.items())
+        review = self._link(REVIEW_PAGE, row.project_id)
+        challenges = (
+            f'<a href="{review}" class="ew-pf-alert">{row.open_challenges}'
+            f'<span class="ew-sr"> open challenges: review</span></a>'
+            if row.open_challenges
+            else "0"
+        )
+        overdue = (
+            f'<span class="ew-pf-alert">{row.overdue_count}</span>' if row.overdue_count else "0"
+        )
+        start = self._link(START_PAGE, row.project_id)
+        return (
+            f"<tr {attr_text}>"
+            f'<th scope="row"><a class="ew-pf-tool" href="{start}">'
+            f"{esc(row.tool_name)}</a>"
+            f'<span class="ew-pf-meta">{esc(row.local_authority)}</span>'
+            f'<span class="ew-pf-meta"><a href="{review}">Review and sign-off'
+            f'<span class="ew-sr"> for {esc(row.tool_name)}</span></a></span></th>'
+            + "".join(self._phase_cell(row, p) for p in row.phases)
+            + f'<td class="ew-pf-num">{challenges}</td><td class="ew-pf-num">{overdue}</td></tr>'
+        )
+
+    def _table_html(self, rows: list[PortfolioRow]) -> str:
+        if not self.rows:
+            return ""
+        head = "".join(
+            f'<th scope="col">{esc(p.title)}<span class="ew-pf-meta">done, sign-off</span></th>'
+            for p in self.bank.phases
+        )
+        if rows:
+            body = "".join(self._row_html(r) for r in rows)
+        else:
+            body = (
+                f'<tr><td colspan="{3 + len(self.bank.phases)}">No projects match these filters. '
+                "Choose \u201cAll local authorities\u201d and \u201cAll projects\u201d to see "
+                "every project.</td></tr>"
+            )
+        return (
+            '<div class="ew-pf-wrap" role="region" aria-labelledby="projects" tabindex="0">'
+            '<table class="ew-pf-table">'
+            f"<caption>{esc(_plural(len(rows), 'project'))}{esc(self._scope())}</caption>"
+            f'<thead><tr><th scope="col">Project</th>{head}'
+            '<th scope="col" class="ew-pf-num">Open challenges</th>'
+            '<th scope="col" class="ew-pf-num">Overdue actions</th></tr></thead>'
+            f"<tbody>{body}</tbody></table></div>"
+        )
+
+
+def portfolio_page(workspace: str | Path | None = None) -> w.Widget:
+    """The portfolio dashboard. Read-only, so no name is asked for; a ``user`` in the URL
+    (or JupyterHub's) is carried into the links to project pages. ``?authority=`` and
+    ``?status=`` choose the filters."""
+    params = request_params()
+    user = clean_name(os.environ.get("JUPYTERHUB_USER") or params.get("user"))
+
+    def build() -> w.Widget:
+        store = Store(workspace)
+        if not store.root.is_dir():
+            return _message(
+                "No workbook here yet",
+                "This workbook has no projects yet. Create one on the start page.",
+                START_PAGE,
+            )
+        page = w.VBox(
+            [
+                PortfolioDashboard(
+                    store,
+                    user,
+                    local_authority=params.get("authority"),
+                    status=params.get("status"),
+                )
+            ]
+        )
+        page.add_class("ew-page")
+        return page
+
+    return _guard(build, START_PAGE)
