@@ -29,7 +29,17 @@ def run(*args: str, workspace: Path, entry: str = "module", check_ok: bool = Tru
 @pytest.mark.parametrize("entry", ["module", "script"])
 def test_help_lists_every_command(tmp_path, entry):
     out = run("--help", workspace=tmp_path, entry=entry).stdout
-    for command in ("new", "list", "status", "validate", "demo", "schema"):
+    for command in (
+        "new",
+        "list",
+        "status",
+        "validate",
+        "demo",
+        "schema",
+        "history",
+        "restore",
+        "actions",
+    ):
         assert re.search(rf"^\s+{command}\s", out, re.M), command
 
 
@@ -129,3 +139,126 @@ def test_kernel_start_up_path_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- review commands
+
+
+def _reviewed_demo(workspace: Path) -> None:
+    """The demo, with a resolved challenge, an Explore sign-off, then an edit to question 1."""
+    from workbook import review
+    from workbook.store import Change, Store
+
+    run("demo", workspace=workspace)
+    store = Store(workspace)
+    _, tid = review.add_comment(
+        store, "demo", target="q3", kind="challenge", text="Where is the DPIA?", user="sam"
+    )
+    review.set_resolved(store, "demo", tid, True, user="sam")
+    review.sign_off(
+        store, "demo", "explore", decision="approved", reviewer="Sam Patel", role="Chair",
+        user="sam",
+    )  # fmt: skip
+    wb = store.open("demo")
+    old = wb.answer("q1").response
+    new = old.replace("supervised classification", "gradient-boosted")
+    store.apply(
+        "demo", [Change("answers.q1.response", old, new)], user="priya", base_revision=wb.revision
+    )
+
+
+def test_history_lists_every_revision_with_who_and_labels(tmp_path):
+    _reviewed_demo(tmp_path)
+    out = run("history", "demo", workspace=tmp_path).stdout
+    assert re.search(r"^Revision 1 .* \S+$", out, re.M)
+    assert "Challenge on Question 3: Where is the DPIA?" in out
+    assert "Resolved a thread on Question 3" in out
+    assert "Sign-off of the Explore phase: Approved by Sam Patel (Chair), revision 4" in out
+    assert re.search(r"^Revision 6 .* priya$", out, re.M)
+    assert "[-supervised classification-]{+gradient-boosted+}" in out
+    assert "\x1b[" not in out  # no colour codes when not on a terminal
+    explore = run("history", "demo", "--phase", "explore", workspace=tmp_path).stdout
+    assert "Question 5" not in explore
+    assert "Question 1: your answer" in explore
+
+
+def test_history_since_signoff_shows_the_word_diff(tmp_path):
+    _reviewed_demo(tmp_path)
+    out = run("history", "demo", "--since-signoff", "explore", workspace=tmp_path).stdout
+    assert "Out of date: changed since revision 4" in out
+    assert "Question 1: your answer" in out
+    assert "by priya" in out
+    assert "[-supervised classification-]{+gradient-boosted+}" in out
+    data = json.loads(run("history", "demo", "--since", "4", "--json", workspace=tmp_path).stdout)
+    (change,) = data["changes"]
+    assert change["path"] == "answers.q1.response"
+    assert change["users"] == ["priya"]
+    assert "{+gradient-boosted+}" in change["diff"]
+    log = json.loads(run("history", "demo", "--json", workspace=tmp_path).stdout)
+    assert [e["revision"] for e in log][-1] == 6
+    assert log[-1]["label"] == "Question 1: your answer"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--since-signoff", "explore", "--since", "2"), "cannot be used together"),
+        (("--since-signoff", "develop"), "never been signed off"),
+        (("--since-signoff", "planning"), "unknown phase 'planning'"),
+        (("--since", "99"), "revision 99 does not exist"),
+    ],
+)
+def test_history_errors_are_one_line(tmp_path, args, words):
+    _reviewed_demo(tmp_path)
+    proc = run("history", "demo", *args, workspace=tmp_path, check_ok=False)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("Error:")
+    assert words in line
+
+
+def test_restore_shows_the_change_and_saves_a_new_revision(tmp_path):
+    _reviewed_demo(tmp_path)
+    # without --yes it asks; answering no changes nothing
+    env = {**os.environ, "WORKBOOK_WORKSPACE": str(tmp_path), "NO_COLOR": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbook", "restore", "demo", "q1.response", "--revision", "4"],
+        input="n\n", capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert "[-gradient-boosted-]{+supervised classification+}" in proc.stdout
+    assert "Nothing changed." in proc.stdout
+    out = run("restore", "demo", "answers.q1.response", "--revision", "4", "--yes",
+              "--user", "kim", workspace=tmp_path).stdout  # fmt: skip
+    assert "saved as revision 7" in out
+    from workbook.store import Store
+
+    store = Store(tmp_path)
+    assert "supervised classification" in store.open("demo").answer("q1").response
+    last = store.history("demo")[-1]
+    assert (last["revision"], last["user"], last["path"]) == (7, "kim", "answers.q1.response")
+    again = run("restore", "demo", "q1.response", "--revision", "4", "--yes", workspace=tmp_path)
+    assert "nothing to restore" in again.stdout
+    proc = run("restore", "demo", "q1.nothing", "--revision", "2", "--yes", workspace=tmp_path,
+               check_ok=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("Error: unknown field")
+
+
+def test_actions_table_overdue_and_csv(tmp_path):
+    import csv
+
+    run("demo", workspace=tmp_path)
+    out = run("actions", "demo", workspace=tmp_path).stdout
+    assert re.search(r"^Q4\s+explore\s+Finish the DPIA .*2026-10-30\s+open\s+OVERDUE", out, re.M)
+    assert "3 actions" in out
+    overdue = run("actions", "demo", "--overdue", workspace=tmp_path).stdout
+    assert "Finish the DPIA" in overdue
+    assert "Write a purpose" not in overdue
+    text = run("actions", "demo", "--csv", "-", workspace=tmp_path).stdout
+    rows = list(csv.DictReader(text.splitlines()))
+    assert [r["question"] for r in rows] == ["Q4", "Q4", "Q7"]
+    target = tmp_path / "plan.csv"
+    assert "Wrote 3 actions" in run("actions", "demo", "--csv", str(target),
+                                     workspace=tmp_path).stdout  # fmt: skip
+    with target.open(encoding="utf-8-sig", newline="") as fh:
+        assert list(csv.DictReader(fh)) == rows

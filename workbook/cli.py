@@ -326,6 +326,351 @@ def export(
 
 
 @cli.command()
+@click.argument("project")
+@click.option(
+    "--since-signoff",
+    "since_signoff",
+    metavar="PHASE",
+    default=None,
+    help="Only what changed in PHASE since its last sign-off (explore, develop, implement).",
+)
+@click.option(
+    "--since",
+    "since",
+    type=click.IntRange(min=0),
+    metavar="REVISION",
+    default=None,
+    help="Only what changed after REVISION, one line per field.",
+)
+@click.option("--phase", default=None, help="Only one phase (explore, develop, implement).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def history(
+    ctx: click.Context,
+    project: str,
+    since_signoff: str | None,
+    since: int | None,
+    phase: str | None,
+    as_json: bool,
+) -> None:
+    """Show what changed in PROJECT, by whom and when, with a word-level diff of answers."""
+    import json
+
+    from workbook import review
+
+    if since_signoff is not None and since is not None:
+        raise click.ClickException(
+            "--since-signoff and --since cannot be used together; choose one"
+        )
+    for value in (since_signoff, phase):
+        _check_phase(value)
+    if since_signoff and phase and phase != since_signoff:
+        raise click.ClickException(
+            f"--phase {phase} does not match --since-signoff {since_signoff}; drop --phase"
+        )
+    store = _store(ctx)
+    wb = store.open(project)
+    if since_signoff is not None:
+        state = review.signoff_state(wb, since_signoff)
+        if state.record is None:
+            raise click.ClickException(
+                f"the {since_signoff} phase of {project!r} has never been signed off, so there "
+                "is no sign-off to compare with; use --since REVISION or leave both out"
+            )
+        since, phase = state.record.revision, since_signoff
+        heading = f"Changes to the {since_signoff} phase since its sign-off: {state.summary}"
+    elif since is not None:
+        if since > wb.revision:
+            raise click.ClickException(
+                f"revision {since} does not exist; {project!r} is at revision {wb.revision}"
+            )
+        heading = f"Changes since revision {since} (now revision {wb.revision})"
+    else:
+        heading = None
+
+    color = _color()
+    if heading is None:  # the full log, revision by revision
+        entries = review.history_entries(store, project, phase_id=phase)
+        if as_json:
+            click.echo(json.dumps([_entry_json(e) for e in entries], indent=2, ensure_ascii=False))
+            return
+        if not entries:
+            click.echo("No changes recorded" + (f" in the {phase} phase." if phase else "."))
+            return
+        last = None
+        threads = {v.id: v.target_label for v in review.threads(wb)}
+        for e in entries:
+            line = _describe_entry(e, color, threads)
+            if line is None:
+                continue
+            if e["revision"] != last:
+                last = e["revision"]
+                when = review.format_time(e.get("time"))
+                click.echo(click.style(f"Revision {last}", bold=True) + f"  {when}  {e['user']}")
+            click.echo(_indent(line, "  "))
+        return
+
+    changes = review.changes_since(store, project, since, phase_id=phase)
+    if as_json:
+        payload = {
+            "project": project,
+            "since_revision": since,
+            "revision": wb.revision,
+            "phase": phase,
+            "changes": [_change_json(c) for c in changes],
+        }
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    click.echo(click.style(heading, bold=True))
+    if not changes:
+        click.echo("No changes to answers or checklists.")
+        return
+    for c in changes:
+        who = ", ".join(c.users)
+        revs = ", ".join(str(r) for r in c.revisions)
+        click.echo("")
+        click.echo(click.style(c.label, bold=True))
+        click.echo(f"  by {who}, last {review.format_time(c.time)} (revision {revs})")
+        click.echo(_indent(_diff_text(c.path, c.old, c.new, color)))
+
+
+def _check_phase(value: str | None) -> None:
+    from workbook.bank import PHASE_IDS
+
+    if value is not None and value not in PHASE_IDS:
+        raise click.ClickException(f"unknown phase {value!r}; phases are {', '.join(PHASE_IDS)}")
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _diff_text(path: str, old: Any, new: Any, color: bool) -> str:
+    """Free text as a word diff (``[-removed-]{+added+}``); other fields as old -> new."""
+    from workbook import review
+
+    if review.FieldChange(path, "", old, new, (), (), "").is_text:
+        pieces = []
+        ops = review.word_diff(old, new)
+        for i, (op, text) in enumerate(ops):
+            if op == "equal":
+                pieces.append(_context(text, first=i == 0, last=i == len(ops) - 1))
+            elif op == "delete":
+                pieces.append(
+                    click.style(f"[-{text}-]", fg="red", strikethrough=True)
+                    if color
+                    else f"[-{text}-]"
+                )
+            else:
+                pieces.append(
+                    click.style(f"{{+{text}+}}", fg="green", underline=True)
+                    if color
+                    else f"{{+{text}+}}"
+                )
+        return "".join(pieces) or "(empty)"
+    before, after = review.format_value(path, old), review.format_value(path, new)
+    if color:
+        before = click.style(before, fg="red", strikethrough=True)
+        after = click.style(after, fg="green", underline=True)
+    return f"{before} -> {after}"
+
+
+def _context(text: str, *, first: bool, last: bool, keep: int = 12) -> str:
+    """Unchanged text between changes, shortened to a few words either side."""
+    words = text.split(" ")
+    head = [] if first else words[:keep]
+    tail = [] if last else words[-keep:]
+    if len(words) <= len(head) + len(tail) + 3:
+        return text
+    return " ".join(head) + (" " if head else "") + "…" + (" " if tail else "") + " ".join(tail)
+
+
+def _indent(text: str, prefix: str = "    ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines() or [""])
+
+
+def _describe_entry(e: dict[str, Any], color: bool, threads: dict[str, str]) -> str | None:
+    """One history line in words (None for a detail already said by another line)."""
+    from workbook import review
+    from workbook.bank import load_bank
+    from workbook.model import Decision
+
+    path, old, new = e.get("path", ""), e.get("old"), e.get("new")
+    parts = path.split(".")
+    if e.get("outcome") == "created":
+        return "Created the project"
+    if parts[:2] == ["review", "threads"] and len(parts) >= 3:
+        if len(parts) == 3 and isinstance(new, dict):
+            where = review.target_label(new.get("target", ""))
+            kind = str(new.get("kind", "comment")).capitalize()
+            return f"{kind} on {where}: {_one_line(new.get('text', ''))}"
+        on = threads.get(parts[2], parts[2])
+        if len(parts) == 5 and parts[3] == "replies" and isinstance(new, dict):
+            return f"Reply on {on}: {_one_line(new.get('text', ''))}"
+        if parts[3:] == ["resolved"]:
+            return f"{'Resolved' if new else 'Reopened'} a thread on {on}"
+        if parts[3:] in (["resolved_by"], ["resolved_at"]):
+            return None
+        return f"Thread on {on}: {parts[-1].replace('_', ' ')}"
+    if parts[:2] == ["review", "signoffs"] and len(parts) == 3:
+        title = load_bank().phase(parts[2]).title
+        if not isinstance(new, dict):
+            return f"Sign-off of the {title} removed"
+        label = Decision(new["decision"]).label
+        role = f" ({new['role']})" if new.get("role") else ""
+        cond = f"; conditions: {_one_line(new['conditions'])}" if new.get("conditions") else ""
+        return (
+            f"Sign-off of the {title}: {label} by {new['reviewer']}{role}, "
+            f"revision {new['revision']}{cond}"
+        )
+    label = load_bank().field_label(path)
+    body = _diff_text(path, old, new, color)
+    if "\n" in body:
+        return f"{label}:\n{_indent(body, '  ')}"
+    return f"{label}: {body}"
+
+
+def _one_line(text: str, width: int = 100) -> str:
+    return _clip(" ".join(str(text).split()), width)
+
+
+def _entry_json(e: dict[str, Any]) -> dict[str, Any]:
+    from workbook.bank import load_bank
+
+    keys = ("revision", "time", "user", "path", "old", "new", "outcome")
+    return {**{k: e.get(k) for k in keys}, "label": load_bank().field_label(e.get("path", ""))}
+
+
+def _change_json(c: Any) -> dict[str, Any]:
+    from workbook import review
+
+    return {
+        "path": c.path,
+        "label": c.label,
+        "old": c.old,
+        "new": c.new,
+        "users": list(c.users),
+        "revisions": list(c.revisions),
+        "time": c.time,
+        "diff": review.word_diff_text(c.old, c.new)
+        if c.is_text
+        else f"{review.format_value(c.path, c.old)} -> {review.format_value(c.path, c.new)}",
+    }
+
+
+@cli.command()
+@click.argument("project")
+@click.argument("field_path", metavar="FIELD")
+@click.option(
+    "--revision", type=click.IntRange(min=1), required=True, help="Put back the value it had then."
+)
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--user", default=None, help="Your name for the history (default: login name).")
+@click.pass_context
+def restore(
+    ctx: click.Context, project: str, field_path: str, revision: int, yes: bool, user: str | None
+) -> None:
+    """Put FIELD of PROJECT back to its value at a revision (saved as a new revision).
+
+    FIELD is a dotted path such as answers.q4.response, q4.response or
+    phases.explore.checklist.data_maturity.status (see `workbook history --json`).
+    """
+    from workbook import review
+    from workbook.bank import load_bank
+    from workbook.store import get_path
+
+    path = _field_path(field_path)
+    store = _store(ctx)
+    wb = store.open(project)
+    try:
+        now_value = get_path(wb.to_data(), path)
+    except KeyError:
+        raise click.ClickException(
+            f"unknown field {field_path!r}; use a path such as answers.q4.response "
+            "(`workbook history PROJECT --json` lists the paths)"
+        ) from None
+    old_value = review.value_at(store, project, path, revision)
+    label = load_bank().field_label(path)
+    if old_value == now_value:
+        click.echo(f"{label} already has its value from revision {revision}; nothing to restore.")
+        return
+    click.echo(click.style(label, bold=True))
+    click.echo(f"  now (revision {wb.revision}) -> as at revision {revision}:")
+    click.echo(_indent(_diff_text(path, now_value, old_value, _color())))
+    if not yes and not click.confirm("Restore this value?", default=False):
+        click.echo("Nothing changed.")
+        return
+    saved = review.restore(store, project, path, revision, user=user or current_user())
+    click.echo(
+        f"Restored {label} to its value at revision {revision}: saved as revision {saved.revision}."
+    )
+
+
+def _field_path(value: str) -> str:
+    """``q4.response`` -> ``answers.q4.response``; ``explore.note`` -> ``phases.explore.note``."""
+    from workbook.bank import PHASE_IDS, load_bank
+
+    first = value.split(".", 1)[0]
+    if first in load_bank().question_ids:
+        return f"answers.{value}"
+    if first in PHASE_IDS:
+        return f"phases.{value}"
+    return value
+
+
+@cli.command()
+@click.argument("project")
+@click.option(
+    "--csv",
+    "csv_file",
+    metavar="FILE",
+    default=None,
+    help="Write the action plan as CSV to FILE ('-' for standard output) instead of a table.",
+)
+@click.option("--overdue", is_flag=True, help="Only open actions whose due date has passed.")
+@click.pass_context
+def actions(ctx: click.Context, project: str, csv_file: str | None, overdue: bool) -> None:
+    """List PROJECT's further-work actions (the action plan), or write them as CSV."""
+    from workbook import review
+
+    wb = _store(ctx).open(project)
+    rows = review.overdue_actions(wb) if overdue else review.action_plan(wb)
+    if csv_file is not None:
+        text = review.action_plan_csv(rows)
+        if csv_file == "-":
+            click.echo(text, nl=False)
+            return
+        target = Path(csv_file)
+        try:
+            # With a byte order mark, so spreadsheet programs read it as UTF-8.
+            target.write_text(text, encoding="utf-8-sig", newline="")
+        except OSError as exc:
+            raise click.ClickException(f"could not write {target}: {exc.strerror}") from None
+        click.echo(f"Wrote {len(rows)} action{'s' if len(rows) != 1 else ''} to {target}")
+        return
+    if not rows:
+        what = "overdue actions" if overdue else "further-work actions"
+        click.echo(f"No {what} in {project!r}.")
+        return
+    table = [("Q", "PHASE", "ACTION", "OWNER", "DUE", "STATUS", "OVERDUE")]
+    for r in rows:
+        table.append(
+            (
+                f"Q{r.question_number}",
+                r.phase_id,
+                _clip(" ".join(r.action.split()), 60),
+                _clip(r.owner, 30) or "-",
+                r.due.isoformat() if r.due else "-",
+                r.status,
+                "OVERDUE" if r.overdue else "",
+            )
+        )
+    click.echo(_table(table))
+    late = sum(r.overdue for r in rows)
+    click.echo(f"\n{len(rows)} action{'s' if len(rows) != 1 else ''}, {late} overdue.")
+
+
+@cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if the committed schema file is out of date.")
 @click.option("--write", is_flag=True, help="Rewrite workbook/schema/answers.schema.json.")
 def schema(check: bool, write: bool) -> None:
