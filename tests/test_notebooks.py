@@ -17,7 +17,7 @@ from workbook.demo import create_demo
 from workbook.store import Store
 
 NOTEBOOKS = REPO / "notebooks"
-APP_PAGES = ["00-start", "01-explore", "02-develop", "03-implement"]
+APP_PAGES = ["00-start", "01-explore", "02-develop", "03-implement", "04-review"]
 PHASE_OF = {"01-explore": "explore", "02-develop": "develop", "03-implement": "implement"}
 BANK = load_bank()
 
@@ -94,6 +94,27 @@ def test_executed_start_notebook_lists_the_demo(notebook_workspace, monkeypatch)
     texts = _widget_texts(nb)
     assert "Early Help Family Support Indicator" in texts
     assert "01-explore.ipynb?project=demo" in texts
+
+
+def test_executed_review_notebook_shows_every_question_with_comments(
+    notebook_workspace, monkeypatch
+):
+    monkeypatch.setenv("WORKBOOK_WORKSPACE", str(notebook_workspace))
+    monkeypatch.setenv("JUPYTERHUB_USER", "notebook-test")
+    monkeypatch.delenv("QUERY_STRING", raising=False)
+    nb = _read("04-review")
+    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    texts = _widget_texts(nb)
+    assert "Project not found" not in texts
+    for q in BANK.questions:
+        assert f'id=\\"question-{q.number}\\"' in texts, q.id
+        assert f"Add a comment on question {q.number}" in texts, q.id
+    for phase in BANK.phases:
+        assert f"Record sign-off of the {phase.title}" in texts
+    assert "Download the action plan (CSV)" in texts
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
 
 
 def test_nbval_runs_every_notebook(notebook_workspace):

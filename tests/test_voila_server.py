@@ -31,12 +31,14 @@ PAGES = {
     "01-explore.ipynb": ("Explore phase (questions 1 to 4)", "PhaseWorkbook("),
     "02-develop.ipynb": ("Develop phase (questions 5 to 10)", "PhaseWorkbook("),
     "03-implement.ipynb": ("Implement phase (questions 11 to 13)", "PhaseWorkbook("),
+    "04-review.ipynb": ("Oversight review", "ReviewPage("),
 }
 QUERY = {"project": "demo", "user": "Tester"}
 SOURCE_SNIPPETS = (
     "from widgets import",
     "phase_page(",
     "start_page(",
+    "review_page(",
     "workspace = None",
     'project = "demo"',
     "in Voilà, ?project=",

@@ -2,17 +2,34 @@
 through :mod:`workbook.store` (via :class:`workbook.session.EditSession`)."""
 
 from widgets.checklist import ChecklistWidget
-from widgets.page import phase_page, start_page
+from widgets.page import phase_page, review_page, start_page
 from widgets.phase import PhaseWorkbook
 from widgets.project import StartPage, UserNamePrompt
 from widgets.question import QuestionWidget
+from widgets.review import (
+    ActionPlanView,
+    ChangesView,
+    HistoryView,
+    ReviewContext,
+    ReviewPage,
+    SignOffPanel,
+    ThreadsWidget,
+)
 
 __all__ = [
+    "ActionPlanView",
+    "ChangesView",
     "ChecklistWidget",
+    "HistoryView",
     "PhaseWorkbook",
     "QuestionWidget",
+    "ReviewContext",
+    "ReviewPage",
+    "SignOffPanel",
     "StartPage",
+    "ThreadsWidget",
     "UserNamePrompt",
     "phase_page",
+    "review_page",
     "start_page",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipywidgets as w
 
 from widgets._bind import Binder, esc, html_block, plain_kw, stacked_kw, textarea
+from widgets.review import ReviewContext, ThreadsWidget
 from workbook.bank import Phase
 from workbook.model import CHECKLIST_STATUS_LABELS
 
@@ -18,8 +19,9 @@ starts on that option or on no option at all depends on the hash seed of the ker
 class ChecklistWidget(w.VBox):
     """Each checklist item with a status and a note."""
 
-    def __init__(self, phase: Phase, binder: Binder) -> None:
+    def __init__(self, phase: Phase, binder: Binder, review: ReviewContext | None = None) -> None:
         self.phase = phase
+        self.threads: dict[str, ThreadsWidget] = {}
         self.status: dict[str, w.Dropdown] = {}
         self.note: dict[str, w.Textarea] = {}
         options = [(NOT_ASSESSED, UNSET)] + [
@@ -58,5 +60,9 @@ class ChecklistWidget(w.VBox):
             )
             self.status[item.id] = status
             self.note[item.id] = note
-            rows.append(w.VBox([status, note], **plain_kw(w.VBox, "ew-check-item")))
+            parts: list[w.Widget] = [status, note]
+            if review is not None:
+                self.threads[item.id] = ThreadsWidget(review, f"{phase.id}.checklist.{item.id}")
+                parts.append(self.threads[item.id])
+            rows.append(w.VBox(parts, **plain_kw(w.VBox, "ew-check-item")))
         super().__init__(rows, **plain_kw(w.VBox, "ew-checklist"))

@@ -16,8 +16,10 @@ from pathlib import Path
 import ipywidgets as w
 
 from widgets._bind import esc, html_block
-from widgets.phase import START_PAGE, PhaseWorkbook, page_link
+from widgets._links import START_PAGE, page_link
+from widgets.phase import PhaseWorkbook
 from widgets.project import StartPage, UserNamePrompt, clean_name
+from widgets.review import ReviewPage
 from widgets.voila_request import request_params
 from workbook.errors import ProjectNotFound, UnsafeProjectId, WorkbookError
 from workbook.session import EditSession
@@ -35,7 +37,11 @@ def _message(title: str, body: str, link: str | None = None) -> w.HTML:
 
 
 def _with_user(
-    params: dict[str, str], build: Callable[[str], w.Widget], *, editing: str = ""
+    params: dict[str, str],
+    build: Callable[[str], w.Widget],
+    *,
+    editing: str = "",
+    action: str = "edit",
 ) -> w.Widget:
     """Build the page for the user: from JupyterHub, the URL, or by asking once."""
     name = clean_name(os.environ.get("JUPYTERHUB_USER") or params.get("user"))
@@ -48,7 +54,7 @@ def _with_user(
     if name:
         on_name(name)
     else:
-        page.children = [UserNamePrompt(on_name, editing=editing)]
+        page.children = [UserNamePrompt(on_name, editing=editing, action=action)]
     return page
 
 
@@ -99,6 +105,33 @@ def phase_page(phase_id: str, project: str | None = None, workspace: str | Path 
             )
 
         return _with_user(params, for_user, editing=f"{info.tool_name} ({info.local_authority})")
+
+    return _guard(build, start)
+
+
+def review_page(project: str | None = None, workspace: str | Path | None = None):
+    """The oversight review page of ``project`` (the URL's ``?project=`` wins in Voilà)."""
+    params = request_params()
+    project_id = params.get("project") or project or ""
+    start = (
+        page_link(START_PAGE, project_id, clean_name(params.get("user")))
+        if project_id
+        else START_PAGE
+    )
+
+    def build() -> w.Widget:
+        store = Store(workspace)
+        info = store.open(project_id).project  # fail early, before asking for a name
+
+        def for_user(user: str) -> w.Widget:
+            return _guard(lambda: ReviewPage(store, project_id, user), start)
+
+        return _with_user(
+            params,
+            for_user,
+            editing=f"{info.tool_name} ({info.local_authority})",
+            action="review",
+        )
 
     return _guard(build, start)
 

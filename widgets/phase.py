@@ -8,29 +8,14 @@ from typing import Any
 import ipywidgets as w
 
 from widgets._bind import Binder, esc, html_block
+from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
 from widgets.checklist import ChecklistWidget
 from widgets.question import QuestionWidget
+from widgets.review import ReviewContext, SignOffBanner
 from workbook.bank import Bank, load_bank
 from workbook.errors import Conflict
 from workbook.progress import phase_progress
 from workbook.session import EditSession, SaveState
-
-PHASE_PAGES = {
-    "explore": "01-explore.ipynb",
-    "develop": "02-develop.ipynb",
-    "implement": "03-implement.ipynb",
-}
-START_PAGE = "00-start.ipynb"
-
-
-def page_link(page: str, project_id: str, user: str | None = None) -> str:
-    """A relative link to another page of the app, for the same project (and user)."""
-    from urllib.parse import urlencode
-
-    query = {"project": project_id}
-    if user:
-        query["user"] = user
-    return f"{page}?{urlencode(query)}"
 
 
 class SaveIndicator(w.HTML):
@@ -161,8 +146,11 @@ class PhaseWorkbook(w.VBox):
         self.save_indicator = SaveIndicator(self.binder)
         self.progress = PhaseProgressView(self.binder, bank, phase_id)
         self.conflicts = ConflictPanel(self.binder, bank)
-        self.checklist = ChecklistWidget(phase, self.binder)
-        self.questions = [QuestionWidget(q, self.binder) for q in phase.questions]
+        self.review = ReviewContext.for_session(session, bank)
+        self.binder.on_state(self._saved)
+        self.banner = SignOffBanner(self.review, phase_id)
+        self.checklist = ChecklistWidget(phase, self.binder, self.review)
+        self.questions = [QuestionWidget(q, self.binder, self.review) for q in phase.questions]
 
         current = ' aria-current="page"'
         nav = " ".join(
@@ -174,7 +162,8 @@ class PhaseWorkbook(w.VBox):
             f'<p class="ew-kicker">{esc(bank.title)} · {esc(info.local_authority)}</p>'
             f'<p class="ew-project"><strong>{esc(info.tool_name)}</strong></p>'
             f'<nav class="ew-nav" aria-label="Workbook pages">'
-            f'<a href="{esc(page_link(START_PAGE, info.id, session.user))}">Start</a> {nav}</nav>'
+            f'<a href="{esc(page_link(START_PAGE, info.id, session.user))}">Start</a> {nav} '
+            f'<a href="{esc(page_link(REVIEW_PAGE, info.id, session.user))}">Review</a></nav>'
             f'<p class="ew-hint">Editing as <strong>{esc(session.user)}</strong>. '
             "Changes are saved automatically.</p>"
         )
@@ -192,6 +181,7 @@ class PhaseWorkbook(w.VBox):
             c
             for c in (
                 header,
+                self.banner,
                 status_bar,
                 self.conflicts,
                 intro,
@@ -203,6 +193,11 @@ class PhaseWorkbook(w.VBox):
             )
             if c is not None
         ]
+
+    def _saved(self, state: SaveState) -> None:
+        if state.kind == "saved":
+            self.review.session_saved()
+            self.banner.update()  # an edit of ours may have put the sign-off out of date
 
     def question(self, question_id: str) -> QuestionWidget:
         return next(q for q in self.questions if q.question.id == question_id)

@@ -7,9 +7,12 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from widgets._bind import esc, html_block, stacked_kw
-from widgets.phase import PHASE_PAGES, page_link
+from widgets._links import PHASE_PAGES, PORTFOLIO_PAGE, REVIEW_PAGE, page_link
+from widgets.review import action_plan_html
+from workbook import review
 from workbook.bank import Bank, load_bank
 from workbook.errors import WorkbookError
+from workbook.model import WorkbookBase
 from workbook.progress import project_progress
 from workbook.store import Store
 
@@ -19,7 +22,9 @@ MAX_NAME = 100
 class UserNamePrompt(w.VBox):
     """Asks once for the name recorded with the user's changes."""
 
-    def __init__(self, on_name: Callable[[str], None], *, editing: str = "") -> None:
+    def __init__(
+        self, on_name: Callable[[str], None], *, editing: str = "", action: str = "edit"
+    ) -> None:
         super().__init__()
         self.add_class("ew-name-prompt")
         self.name = w.Text(
@@ -34,9 +39,9 @@ class UserNamePrompt(w.VBox):
         self.name.continuous_update = False
         self.children = [
             html_block(
-                '<h2 class="ew-h2">Who is editing?</h2>'
+                f'<h2 class="ew-h2">Who is {esc(action)}ing?</h2>'
                 + (
-                    f"<p>You are about to edit <strong>{esc(editing)}</strong>.</p>"
+                    f"<p>You are about to {esc(action)} <strong>{esc(editing)}</strong>.</p>"
                     if editing
                     else ""
                 )
@@ -155,13 +160,19 @@ class StartPage(w.VBox):
                 f"{pct}%</progress> <strong>{pct}%</strong>"
                 f'<p class="ew-hint">{p.complete} of {p.questions_total} questions complete · '
                 f"{p.answered} answered · checklist {p.checklist_done} of {p.checklist_total}</p>"
-                "</li>"
+                f"{_signoff_line(wb, phase.id, self.bank)}</li>"
             )
         info = wb.project
         self.phases.value = (
             f"<p><strong>{esc(info.tool_name)}</strong>, {esc(info.local_authority)}"
             f" · revision {wb.revision}</p>"
             f'<ul class="ew-phase-list">{"".join(rows)}</ul>'
+            '<h3 class="ew-h3">Oversight</h3><ul class="ew-links">'
+            f'<li><a href="{esc(page_link(REVIEW_PAGE, pid, self.user))}">Review and sign off '
+            "this project</a>: comments, challenges, sign-off of each phase and what changed "
+            "since</li>"
+            f'<li><a href="{esc(page_link(PORTFOLIO_PAGE, pid, self.user))}">Portfolio of all '
+            "projects</a></li></ul>" + action_plan_html(wb, self.bank, user=self.user, heading="h3")
         )
 
     def create(self) -> None:
@@ -185,6 +196,16 @@ class StartPage(w.VBox):
             f'<p role="status">Created {esc(wb.project.tool_name)}. Open a phase below.</p>'
         )
         self.reload(select=wb.project.id)
+
+
+def _signoff_line(wb: WorkbookBase, phase_id: str, bank: Bank) -> str:
+    state = review.signoff_state(wb, phase_id)
+    challenges = len(review.open_challenges(wb, phase_id, bank))
+    more = f" · {challenges} open challenge{'s' if challenges != 1 else ''}" if challenges else ""
+    return (
+        f'<p class="ew-signoff-line ew-signoff-{state.status}">Sign-off: {esc(state.summary)}'
+        f"{more}</p>"
+    )
 
 
 def _plain(exc: WorkbookError) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as w
 
 from widgets._bind import Binder, esc, html_block, plain_kw, stacked_kw, textarea
+from widgets.review import ReviewContext, ThreadsWidget
 from workbook.bank import NotePart, Question
 from workbook.model import INFORMED_BY_GROUPS, QUESTION_STATUS_LABELS, QuestionStatus
 
@@ -169,7 +170,9 @@ ACTION_COLUMNS = (
 class QuestionWidget(w.VBox):
     """A question: its text, prompts with a note each, the answer and its supporting record."""
 
-    def __init__(self, question: Question, binder: Binder) -> None:
+    def __init__(
+        self, question: Question, binder: Binder, review: ReviewContext | None = None
+    ) -> None:
         super().__init__(**plain_kw(w.VBox, "ew-question"))
         self.question = question
         self.binder = binder
@@ -278,6 +281,9 @@ class QuestionWidget(w.VBox):
             _section(f"Further work for question {q.number}", self.actions),
             self.help,
         ]
+        self.threads = ThreadsWidget(review, q.id) if review is not None else None
+        if self.threads is not None:
+            self.children = (*self.children, self.threads)
         binder.on_change(self._maybe_update_progress)
 
     def _prompt(self, prompt_id: str, text: str, *classes: str) -> w.Textarea:
