@@ -43,6 +43,7 @@ ALL = ""
 
 # Scoped to the dashboard; colours are the template's (WCAG 2.2 AA on white).
 CSS = """
+#rendered_cells > div { max-width: 76rem; }
 .ew-pf-wrap { overflow-x: auto; margin: 0.5rem 0 1rem; }
 .ew-pf-wrap:focus { outline: 3px solid #ffdd00; box-shadow: 0 0 0 5px #0b0c0c; }
 .ew-pf-table { border-collapse: collapse; width: 100%; font-size: 1rem; line-height: 1.35; }
@@ -52,19 +53,20 @@ CSS = """
   vertical-align: top;
 }
 .ew-pf-table thead th { border-bottom: 2px solid #0b0c0c; vertical-align: bottom; }
-.ew-pf-table tbody th { font-weight: 400; min-width: 11rem; }
+.ew-pf-table tbody th { font-weight: 400; min-width: 14rem; }
 .ew-pf-table tbody tr:nth-child(even) { background: #f8f8f8; }
-.ew-pf-table .ew-pf-num { text-align: right; padding-right: 1rem; white-space: nowrap; }
+.ew-pf-table .ew-pf-num { text-align: right; padding-right: 1rem; width: 6.5rem; }
 .ew-pf-tool { font-weight: 700; }
 .ew-pf-meta { display: block; color: #484949; font-size: 0.9rem; }
-.ew-pf-phase { min-width: 8.5rem; }
+.ew-pf-phase { min-width: 10rem; }
 .ew-pf-bar {
-  display: block; width: 6rem; height: 0.5rem; border: 1px solid #505a5f; background: #fff;
-  margin: 0.2rem 0;
+  display: inline-block; width: 5rem; height: 0.6rem; border: 1px solid #505a5f;
+  background: #fff; margin-left: 0.5rem; vertical-align: middle;
 }
 .ew-pf-bar > span { display: block; height: 100%; background: #00703c; }
 .ew-pf-sig { display: block; font-size: 0.9rem; }
 .ew-pf-sig-current { color: #00703c; font-weight: 700; }
+.ew-pf-sig-refused { color: #0b0c0c; font-weight: 700; }
 .ew-pf-sig-out_of_date { color: #942514; font-weight: 700; }
 .ew-pf-sig-none { color: #484949; }
 .ew-pf-alert { color: #942514; font-weight: 700; }
@@ -137,9 +139,8 @@ class PortfolioDashboard(w.VBox):
             html_block(
                 f'<style>{CSS}</style><nav class="ew-nav" aria-label="Workbook pages">'
                 f'<a href="{start}">Start page</a></nav>'
-                "<p>Every project in this workbook: how far each phase has got, whether it is "
-                "signed off, open challenges from reviewers and overdue further work. Choose a "
-                "local authority or a status to narrow the figures, the chart and the table.</p>"
+                "<p>Choose a local authority or a status to narrow the figures, the chart and "
+                "the table.</p>"
             ),
             filters,
             self.summary,
@@ -199,20 +200,20 @@ class PortfolioDashboard(w.VBox):
             else f"{_plural(len(rows), 'project')} of {every}"
         )
         items = [
-            f"<li><strong>{t.with_open_challenges}</strong>"
+            f"<li><strong>{t.with_open_challenges}</strong> "
             f"{'project' if t.with_open_challenges == 1 else 'projects'} with open challenges "
             f"({_plural(t.open_challenges, 'challenge')})</li>",
-            f"<li><strong>{t.with_overdue}</strong>"
+            f"<li><strong>{t.with_overdue}</strong> "
             f"{'project' if t.with_overdue == 1 else 'projects'} with overdue actions "
             f"({_plural(t.overdue_actions, 'action')})</li>",
-            f"<li><strong>{t.with_out_of_date}</strong>"
+            f"<li><strong>{t.with_out_of_date}</strong> "
             f"{'project' if t.with_out_of_date == 1 else 'projects'} with a sign-off out of "
             f"date ({_plural(t.out_of_date_signoffs, 'phase')})</li>",
-            f"<li><strong>{t.fully_signed_off}</strong>fully signed off</li>",
+            f"<li><strong>{t.fully_signed_off}</strong> fully signed off</li>",
         ]
         if t.unreadable:
             items.append(
-                f'<li class="ew-pf-alert"><strong>{t.unreadable}</strong>cannot be read</li>'
+                f'<li class="ew-pf-alert"><strong>{t.unreadable}</strong> cannot be read</li>'
             )
         return (
             f'<p role="status"><strong>Showing {shown}</strong>{esc(self._scope())}.</p>'
@@ -242,19 +243,27 @@ class PortfolioDashboard(w.VBox):
     def _phase_cell(self, row: PortfolioRow, p: PhaseSummary) -> str:
         link = self._link(PHASE_PAGES[p.phase_id], row.project_id)
         if p.signoff == "none":
-            sig = "Not signed off"
-        elif p.signoff == "current":
-            sig = f"\u2713 {p.decision_label}"
+            sig, cls = "Not signed off", "none"
+        elif p.signoff == "out_of_date":
+            sig, cls = "\u26a0 Out of date", "out_of_date"
+        elif p.decision == "not_approved":
+            sig, cls = "\u2717 Not approved", "refused"
         else:
-            sig = f"\u26a0 Out of date (was {p.decision_label.lower()})"
+            sig, cls = f"\u2713 {p.decision_label}", "current"
         return (
             f'<td class="ew-pf-phase" data-stage="{esc(p.stage)}">'
             f'<a href="{link}">{p.percent}%<span class="ew-sr"> of the {esc(p.title)} done'
             f"</span></a>"
             f'<span class="ew-pf-bar" aria-hidden="true"><span style="width:{p.percent}%">'
             f"</span></span>"
-            f'<span class="ew-pf-sig ew-pf-sig-{esc(p.signoff)}" title="{esc(p.signoff_summary)}">'
-            f"{esc(sig)}</span></td>"
+            f'<span class="ew-pf-sig ew-pf-sig-{cls}" title="{esc(p.signoff_summary)}">'
+            f"{esc(sig)}</span>"
+            + (
+                f'<span class="ew-sr">: {esc(p.signoff_summary)}</span>'
+                if p.signoff == "out_of_date"
+                else ""
+            )
+            + "</td>"
         )
 
     def _row_html(self, row: PortfolioRow) -> str:
@@ -284,7 +293,10 @@ class PortfolioDashboard(w.VBox):
             else "0"
         )
         overdue = (
-            f'<span class="ew-pf-alert">{row.overdue_count}</span>' if row.overdue_count else "0"
+            f'<a href="{review}" class="ew-pf-alert">{row.overdue_count}'
+            f'<span class="ew-sr"> overdue actions: review</span></a>'
+            if row.overdue_count
+            else "0"
         )
         start = self._link(START_PAGE, row.project_id)
         return (
