@@ -265,7 +265,7 @@ def serve(
     "formats",
     default="html",
     show_default=True,
-    help="Comma-separated formats: html, pdf, docx, md.",
+    help="Comma-separated formats: html, pdf, docx, md, csv (the action plan).",
 )
 @click.option(
     "--out",
@@ -283,6 +283,7 @@ def serve(
 @click.option("--overwrite", is_flag=True, help="Replace documents that already exist.")
 @click.option("--keep-notebook", is_flag=True, help="Keep each executed report notebook too.")
 @click.option("--pack", is_flag=True, help="Also write <out>/index.html listing every project.")
+@click.option("--changes", is_flag=True, help="Add each phase's changes since its last sign-off.")
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -294,6 +295,7 @@ def export(
     overwrite: bool,
     keep_notebook: bool,
     pack: bool,
+    changes: bool,
 ) -> None:
     """Export PROJECTS (or --all) as documents for an oversight group."""
     from workbook.export import export_projects, parse_formats
@@ -311,6 +313,7 @@ def export(
         keep_notebook=keep_notebook,
         pack=pack,
         progress=sys.stderr.isatty(),
+        changes=changes,
     )
     for item in result.projects:
         if item.ok:

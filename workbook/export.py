@@ -32,7 +32,7 @@ from workbook.store import Store
 REPO = Path(__file__).resolve().parent.parent
 REPORT_NOTEBOOK = REPO / "notebooks" / "report.ipynb"
 TEMPLATES = REPO / "share" / "jupyter" / "nbconvert" / "templates"
-FORMATS = ("html", "pdf", "docx", "md")
+FORMATS = ("html", "pdf", "docx", "md", "csv")
 CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
 KERNEL_TIMEOUT_S = 300
 
@@ -84,8 +84,13 @@ def export_projects(
     keep_notebook: bool = False,
     pack: bool = False,
     progress: bool = True,
+    changes: bool = False,
 ) -> ExportResult:
-    """Export ``projects`` (every project in the workspace if None) to ``out``."""
+    """Export ``projects`` (every project in the workspace if None) to ``out``.
+
+    ``changes=True`` adds each phase's "changes since last sign-off" to the documents.
+    The ``csv`` format is the action plan, written as ``<project>-r<revision>-actions.csv``.
+    """
     store = Store(workspace)
     formats = parse_formats(formats)
     ids = list(projects) if projects is not None else [e.id for e in store.list()]
@@ -94,7 +99,9 @@ def export_projects(
     out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(ids)))
-    tasks = [(pid, str(store.root), formats, str(out), overwrite, keep_notebook) for pid in ids]
+    tasks = [
+        (pid, str(store.root), formats, str(out), overwrite, keep_notebook, changes) for pid in ids
+    ]
 
     from tqdm import tqdm
 
@@ -136,6 +143,7 @@ def _export_one(
     out: str,
     overwrite: bool,
     keep_notebook: bool,
+    changes: bool = False,
 ) -> ProjectExport:
     """Runs in a worker process. Never raises for a project's own problems."""
     result = ProjectExport(project_id)
@@ -143,6 +151,8 @@ def _export_one(
         wb = Store(workspace).open(project_id)
         stem = Path(out) / f"{project_id}-r{wb.revision}"
         targets = {fmt: stem.with_suffix(f".{fmt}") for fmt in formats}
+        if "csv" in targets:
+            targets["csv"] = stem.with_name(f"{stem.name}-actions.csv")
         if keep_notebook:
             targets["ipynb"] = stem.with_suffix(".ipynb")
         existing = [p.name for p in targets.values() if p.exists()]
@@ -150,7 +160,7 @@ def _export_one(
             raise WorkbookError(
                 f"{', '.join(existing)} already exist; pass --overwrite to replace them"
             )
-        nb = execute_report(project_id, workspace)
+        nb = execute_report(project_id, workspace, changes=changes)
         report = report_data(nb)
         result.report = report
         html_text = to_html(nb, report) if {"html", "pdf"} & set(formats) else ""
@@ -160,6 +170,8 @@ def _export_one(
             "pdf": lambda p: html_to_pdf(html_text, p),
             "docx": lambda p: to_docx(report, p),
             "ipynb": lambda p: _write_notebook(nb, p),
+            # With a byte order mark, so spreadsheet programs read it as UTF-8.
+            "csv": lambda p: p.write_text(actions_csv(report), encoding="utf-8-sig", newline=""),
         }
         for fmt, path in targets.items():
             tmp = path.with_name(f".{path.name}.partial")
@@ -180,7 +192,7 @@ def _reason(exc: Exception) -> str:
     return f"export failed ({name}): {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
 
 
-def execute_report(project_id: str, workspace: str):
+def execute_report(project_id: str, workspace: str, *, changes: bool = False):
     """Run the report notebook for one project in a fresh kernel; return the notebook."""
     import tempfile
 
@@ -197,7 +209,7 @@ def execute_report(project_id: str, workspace: str):
         nb = papermill.execute_notebook(
             str(REPORT_NOTEBOOK),
             None,
-            parameters={"project": project_id, "workspace": workspace},
+            parameters={"project": project_id, "workspace": workspace, "changes": changes},
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
@@ -332,6 +344,19 @@ def _write_notebook(nb: Any, path: Path) -> None:
     nbformat.write(nb, str(path))
 
 
+def actions_csv(report: dict[str, Any]) -> str:
+    """The action plan CSV, from the report data in the executed notebook."""
+    from datetime import date
+
+    from workbook.review import ActionRow, action_plan_csv
+
+    rows = [
+        ActionRow(**{**a, "due": date.fromisoformat(a["due"]) if a["due"] else None})
+        for a in report["actions"]
+    ]
+    return action_plan_csv(rows)
+
+
 def to_docx(report: dict[str, Any], path: Path) -> None:
     from workbook.word import write_docx
 
@@ -346,6 +371,7 @@ _FORMAT_NAMES = {
     "pdf": "PDF",
     "docx": "Word",
     "md": "Markdown",
+    "csv": "Action plan (CSV)",
     "ipynb": "Notebook",
 }
 

@@ -17,7 +17,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from workbook.bank import Bank, NotePart, load_bank
+from workbook.bank import PHASE_IDS, Bank, NotePart, load_bank
 from workbook.model import (
     CHECKLIST_STATUS_LABELS,
     INFORMED_BY_GROUPS,
@@ -34,10 +34,16 @@ NOT_ASSESSED = "Not assessed yet"
 NO_NOTE = "No note."
 
 _ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+    "p", "br", "strong", "em", "del", "ins", "code", "pre", "blockquote", "ul", "ol", "li", "a",
     "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr",
 }  # fmt: skip
-_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "th": {"align"},
+    "td": {"align"},
+    "del": {"class", "title"},
+    "ins": {"class", "title"},
+}
 _URL_SCHEMES = {"http", "https", "mailto"}
 
 
@@ -45,11 +51,26 @@ _URL_SCHEMES = {"http", "https", "mailto"}
 
 
 def build_report(
-    workbook: WorkbookBase, bank: Bank | None = None, *, exported_at: datetime | None = None
+    workbook: WorkbookBase,
+    bank: Bank | None = None,
+    *,
+    exported_at: datetime | None = None,
+    changes: dict[str, list[Any] | None] | None = None,
 ) -> dict[str, Any]:
-    """Everything the documents show, as JSON-ready data."""
+    """Everything the documents show, as JSON-ready data.
+
+    ``changes`` maps each phase id to its :class:`~workbook.review.FieldChange` list since
+    its last sign-off (None: never signed off); see :func:`signoff_changes`. Without it the
+    report has no "changes since last sign-off" sections.
+    """
+    from workbook import review
+
     bank = bank or load_bank(workbook.edition)  # type: ignore[attr-defined]
+    exported_at = exported_at or datetime.now(timezone.utc)
     info = workbook.project
+    threads_by_target: dict[str, list[dict[str, Any]]] = {}
+    for view in review.threads(workbook, bank=bank):
+        threads_by_target.setdefault(view.target, []).append(_thread(view))
     phases_progress = project_progress(workbook, bank)
     phases = []
     outstanding = []
@@ -64,6 +85,7 @@ def build_report(
                     "status": entry.status.value if entry.status else None,
                     "status_label": _checklist_label(entry.status),
                     "note": entry.note,
+                    "threads": threads_by_target.get(f"{phase.id}.checklist.{item.id}", []),
                 }
             )
         questions = []
@@ -96,6 +118,7 @@ def build_report(
                 "updated_at": answer.updated_at.isoformat() if answer.updated_at else None,
                 "updated_by": answer.updated_by,
                 "help": [p.resource for p in q.help.pointers],
+                "threads": threads_by_target.get(q.id, []),
             }
             questions.append(record)
             reasons = []
@@ -116,6 +139,10 @@ def build_report(
                 "checklist": checklist,
                 "note": getattr(workbook.phases, phase.id).note,  # type: ignore[attr-defined]
                 "questions": questions,
+                "signoff": _signoff(review.signoff_state(workbook, phase.id)),
+                "changes": None
+                if changes is None
+                else _changes(changes.get(phase.id), workbook, phase.id),
                 "progress": {
                     "questions": progress.questions_total,
                     "complete": progress.complete,
@@ -140,13 +167,115 @@ def build_report(
         },
         "edition": workbook.edition,  # type: ignore[attr-defined]
         "revision": workbook.revision,
-        "exported_at": (exported_at or datetime.now(timezone.utc)).isoformat(),
+        "exported_at": exported_at.isoformat(),
         "title": bank.title,
         "subtitle": bank.subtitle,
         "attribution": bank.attribution,
         "phases": phases,
         "outstanding": outstanding,
+        "open_challenges": [
+            {**_thread(v), "target_label": v.target_label, "anchor": _anchor(v.target, bank)}
+            for v in review.open_challenges(workbook, bank=bank)
+        ],
+        "actions": [
+            {
+                "question_id": r.question_id,
+                "question_number": r.question_number,
+                "phase_id": r.phase_id,
+                "index": r.index,
+                "action": r.action,
+                "owner": r.owner,
+                "due": r.due.isoformat() if r.due else None,
+                "status": r.status,
+                "overdue": r.overdue,
+            }
+            for r in review.action_plan(workbook, today=exported_at.astimezone().date(), bank=bank)
+        ],
+        "changes_included": changes is not None,
     }
+
+
+def signoff_changes(store: Any, workbook: WorkbookBase) -> dict[str, list[Any] | None]:
+    """Each phase's changes since its last sign-off (None: never signed off)."""
+    from workbook import review
+
+    return {
+        phase_id: review.changes_since_signoff(store, workbook, phase_id) for phase_id in PHASE_IDS
+    }
+
+
+def _thread(view: Any) -> dict[str, Any]:
+    th = view.thread
+    return {
+        "id": view.id,
+        "target": view.target,
+        "phase_id": view.phase_id,
+        "kind": th.kind.value,
+        "kind_label": th.kind.label,
+        "author": th.author,
+        "role": th.role,
+        "created_at": th.created_at.isoformat(),
+        "text": th.text,
+        "resolved": th.resolved,
+        "resolved_by": th.resolved_by,
+        "resolved_at": th.resolved_at.isoformat() if th.resolved_at else None,
+        "replies": [
+            {"author": r.author, "created_at": r.created_at.isoformat(), "text": r.text}
+            for r in sorted(th.replies.values(), key=lambda r: r.created_at)
+        ],
+    }
+
+
+def _anchor(target: str, bank: Bank) -> str:
+    """The id of the report section a comment target is shown in."""
+    if "." in target:
+        return target.split(".", 1)[0]
+    return f"q{bank.question(target).number}"
+
+
+def _signoff(state: Any) -> dict[str, Any]:
+    r = state.record
+    return {
+        "status": state.status,
+        "summary": state.summary,
+        "decision": r.decision.value if r else None,
+        "decision_label": r.decision.label if r else "Not signed off",
+        "reviewer": r.reviewer if r else None,
+        "role": r.role if r else None,
+        "signed_at": r.signed_at.isoformat() if r else None,
+        "conditions": r.conditions if r else "",
+        "revision": r.revision if r else None,
+    }
+
+
+def _changes(fields: list[Any] | None, workbook: WorkbookBase, phase_id: str) -> dict[str, Any]:
+    from workbook import review
+
+    record = getattr(workbook.review.signoffs, phase_id)  # type: ignore[attr-defined]
+    if fields is None or record is None:
+        return {"signed": False, "since_revision": None, "fields": []}
+    out = []
+    for c in fields:
+        if c.is_text:
+            old, new = c.old or "", c.new or ""
+            diff = [list(op) for op in review.word_diff(old, new)]
+        else:  # a status, a tick box or a list: the whole value, before -> after
+            old, new = review.format_value(c.path, c.old), review.format_value(c.path, c.new)
+            diff = [["delete", old], ["equal", " → "], ["insert", new]]
+        out.append(
+            {
+                "path": c.path,
+                "label": c.label,
+                "is_text": c.is_text,
+                "old": old,
+                "new": new,
+                "diff": diff,
+                "users": list(c.users),
+                "revisions": list(c.revisions),
+                "time": c.time,
+            }
+        )
+    return {"signed": True, "since_revision": record.revision, "fields": out}
 
 
 def _prompt(prompt: Any, depth: int, notes: dict[str, str], *, lead: str) -> dict[str, Any]:
@@ -239,6 +368,7 @@ def report_html(report: dict[str, Any]) -> str:
         + (f"<p>{_e(p['description'])}</p>" if p["description"] else "")
         + "</header>"
     )
+    out.append(_oversight_html(report))
     out.append('<section class="ew-summary"><h2>Progress</h2>')
     out.append(progress_svg(report))
     out.append(
@@ -256,6 +386,7 @@ def report_html(report: dict[str, Any]) -> str:
     out.append("</tbody></table>")
     out.append(_outstanding_html(report["outstanding"]))
     out.append("</section>")
+    out.append(_actions_html(report["actions"]))
     for ph in report["phases"]:
         out.append(_phase_html(ph))
     out.append(f'<footer class="ew-footer"><p>{_e(report["attribution"])}</p></footer>')
@@ -265,6 +396,231 @@ def report_html(report: dict[str, Any]) -> str:
 
 def _dl(term: str, value: Any) -> str:
     return f"<div><dt>{_e(term)}</dt><dd>{_e(value)}</dd></div>"
+
+
+def _text(text: str) -> str:
+    """Plain user text (a comment) as escaped HTML, line breaks kept."""
+    return _e(text.strip()).replace("\n", "<br>")
+
+
+def _date(iso: str | None) -> str:
+    from workbook.review import format_date
+
+    return format_date(iso) if iso else ""
+
+
+def _signoff_line(so: dict[str, Any]) -> str:
+    """``Out of date: changed since revision 12`` / ``Current`` / ``Not signed off``."""
+    if so["status"] == "out_of_date":
+        return f"Out of date: changed since revision {so['revision']}"
+    if so["status"] == "current":
+        return "Current: no change since it was signed"
+    return "Not signed off"
+
+
+def _oversight_html(report: dict[str, Any]) -> str:
+    out = ['<section class="ew-oversight"><h2>Sign-off</h2>']
+    out.append(
+        "<table><thead><tr><th>Phase</th><th>State</th><th>Decision</th><th>Reviewer</th>"
+        "<th>Signed</th><th>Revision signed</th></tr></thead><tbody>"
+    )
+    for ph in report["phases"]:
+        so = ph["signoff"]
+        role = f" ({so['role']})" if so["role"] else ""
+        out.append(
+            f'<tr class="ew-so-{_e(so["status"])}"><td><a href="#{_e(ph["id"])}">'
+            f"{_e(ph['title'])}</a></td>"
+            f'<td class="ew-so-state"><strong>{"⚠ " if so["status"] == "out_of_date" else ""}'
+            f"{_e(_signoff_line(so))}</strong></td>"
+            f"<td>{_e(so['decision_label'] if so['decision'] else '–')}</td>"
+            f"<td>{_e((so['reviewer'] or '–') + role)}</td>"
+            f"<td>{_e(_date(so['signed_at']) or '–')}</td>"
+            f"<td>{_e(so['revision'] or '–')}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    items = report["open_challenges"]
+    out.append(f"<h3>Open challenges ({len(items)})</h3>")
+    if not items:
+        out.append("<p>None: no challenge is waiting for an answer.</p>")
+    else:
+        out.append(
+            "<p>A phase cannot be approved while a challenge on it is open.</p>"
+            '<ul class="ew-challenges">'
+        )
+        for c in items:
+            out.append(
+                f'<li><a href="#{_e(c["anchor"])}">{_e(c["target_label"])}</a>: '
+                f'{_text(c["text"])} <span class="ew-hint">({_e(c["author"])}, '
+                f"{_e(_date(c['created_at']))}"
+                + (
+                    f", {len(c['replies'])} repl{'y' if len(c['replies']) == 1 else 'ies'}"
+                    if c["replies"]
+                    else ""
+                )
+                + ")</span></li>"
+            )
+        out.append("</ul>")
+    out.append("</section>")
+    return "".join(out)
+
+
+def _actions_html(actions: list[dict[str, Any]]) -> str:
+    out = ['<section class="ew-actions"><h2>Action plan</h2>']
+    if not actions:
+        out.append("<p>No further-work actions have been recorded.</p></section>")
+        return "".join(out)
+    late = sum(a["overdue"] for a in actions)
+    out.append(
+        f"<p>{len(actions)} further-work action{'s' if len(actions) != 1 else ''} across the "
+        f"workbook, {late} overdue (open and past the due date).</p>"
+        "<table><thead><tr><th>Question</th><th>Action</th><th>Owner</th><th>Due</th>"
+        "<th>Status</th><th>Overdue</th></tr></thead><tbody>"
+    )
+    for a in actions:
+        overdue = '<strong class="ew-overdue">Overdue</strong>' if a["overdue"] else "No"
+        out.append(
+            f'<tr><td><a href="#q{a["question_number"]}">Question {a["question_number"]}</a>'
+            f"</td><td>{_e(a['action'])}</td><td>{_e(a['owner'] or '–')}</td>"
+            f"<td>{_e(a['due'] or '–')}</td><td>{_e(a['status'].capitalize())}</td>"
+            f"<td>{overdue}</td></tr>"
+        )
+    out.append("</tbody></table></section>")
+    return "".join(out)
+
+
+def _signoff_box_html(ph: dict[str, Any]) -> str:
+    so = ph["signoff"]
+    cls = f"ew-signoff ew-signoff-{_e(so['status'])}"
+    if so["status"] == "none":
+        return (
+            f'<div class="{cls}"><p><strong>Sign-off: not signed off.</strong> No reviewer '
+            "has recorded a decision on this phase yet.</p></div>"
+        )
+    if so["status"] == "out_of_date":
+        head = (
+            f'<p class="ew-so-head"><strong>⚠ Sign-off out of date: changed since revision '
+            f"{so['revision']}.</strong> The phase has been edited since the reviewer signed "
+            "it; the decision below was made on the earlier text.</p>"
+        )
+    else:
+        head = (
+            '<p class="ew-so-head"><strong>Sign-off current.</strong> Nothing in this phase '
+            f"has changed since revision {so['revision']}, which the reviewer signed.</p>"
+        )
+    role = f" ({so['role']})" if so["role"] else ""
+    rows = (
+        _dl("Decision", so["decision_label"])
+        + _dl("Reviewer", f"{so['reviewer']}{role}")
+        + _dl("Signed", _date(so["signed_at"]))
+        + _dl("Revision signed", so["revision"])
+    )
+    if so["conditions"]:
+        rows += f"<div><dt>Conditions</dt><dd>{_text(so['conditions'])}</dd></div>"
+    return f'<div class="{cls}">{head}<dl class="ew-cover-list">{rows}</dl></div>'
+
+
+_BLOCK_START = re.compile(r"[ \t]*(?:[-*+][ \t]|\d+[.)][ \t]|#|>|\|)")
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+
+
+def text_lines(text: str) -> list[tuple[str, str]]:
+    """Answer text as it reads in markdown: ``("text", …)``, ``("br", "")`` before a line
+    that starts a list item, heading, quote or table row, ``("para", "")`` between
+    paragraphs. Other line breaks are soft (markdown joins the lines), so they become a
+    space rather than a break in a diff."""
+    out: list[tuple[str, str]] = []
+    for i, para in enumerate(_PARAGRAPH_BREAK.split(text)):
+        if i:
+            out.append(("para", ""))
+        for j, line in enumerate(para.split("\n")):
+            if j:
+                out.append(("br", "") if _BLOCK_START.match(line) else ("text", " "))
+            if line:
+                out.append(("text", line))
+    return out
+
+
+def _breaks_html(text: str) -> str:
+    return "".join(
+        _e(t) if kind == "text" else "<br>" if kind == "br" else "<br><br>"
+        for kind, t in text_lines(text)
+    )
+
+
+def diff_html(ops: list[list[str]]) -> str:
+    """Word-diff runs as HTML: removed words in ``<del>``, added in ``<ins>``."""
+    import nh3
+
+    out = []
+    for op, text in ops:
+        t = _breaks_html(text)
+        if op == "equal":
+            out.append(t)
+        elif op == "delete":
+            out.append(f'<del class="wb-del" title="removed">{t}</del>')
+        else:
+            out.append(f'<ins class="wb-ins" title="added">{t}</ins>')
+    return nh3.clean("".join(out), tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES)
+
+
+def _changes_html(ph: dict[str, Any]) -> str:
+    ch = ph["changes"]
+    if ch is None:
+        return ""
+    out = ['<section class="ew-changes"><h3>Changes since last sign-off</h3>']
+    if not ch["signed"]:
+        out.append("<p>This phase has never been signed off, so there is nothing to compare.</p>")
+    elif not ch["fields"]:
+        out.append(f"<p>No changes since revision {ch['since_revision']}, which was signed.</p>")
+    else:
+        n = len(ch["fields"])
+        out.append(
+            f"<p>{n} field{'s' if n != 1 else ''} changed since revision "
+            f"{ch['since_revision']}, which was signed. "
+            '<span class="ew-legend">Removed words are <del class="wb-del">struck through</del>;'
+            ' added words are <ins class="wb-ins">underlined</ins>.</span></p>'
+        )
+        for f in ch["fields"]:
+            revs = ", ".join(str(r) for r in f["revisions"])
+            out.append(
+                f'<div class="ew-change"><h4>{_e(f["label"])}</h4>'
+                f'<p class="ew-hint">Changed by {_e(", ".join(f["users"]))}, last on '
+                f"{_e(_date(f['time']))} (revision{'s' if len(f['revisions']) > 1 else ''} "
+                f"{_e(revs)})</p>"
+                f'<div class="ew-diff">{diff_html(f["diff"]) or _missing("(empty)")}</div></div>'
+            )
+    out.append("</section>")
+    return "".join(out)
+
+
+def _threads_html(threads: list[dict[str, Any]], *, label: bool = False) -> str:
+    out = ['<ul class="ew-threads">']
+    for t in threads:
+        state = (
+            f"Resolved by {_e(t['resolved_by'] or 'unknown')}, {_e(_date(t['resolved_at']))}"
+            if t["resolved"]
+            else "Open"
+        )
+        cls = "ew-resolved" if t["resolved"] else f"ew-open ew-open-{_e(t['kind'])}"
+        role = f" ({t['role']})" if t["role"] else ""
+        where = f"{_e(t['target_label'])}: " if label else ""
+        out.append(
+            f'<li class="ew-thread {cls}"><p class="ew-thread-head">{where}'
+            f"<strong>{_e(t['kind_label'])}</strong> from {_e(t['author'] + role)}, "
+            f"{_e(_date(t['created_at']))} · <strong>{state}</strong></p>"
+            f'<p class="ew-thread-text">{_text(t["text"])}</p>'
+        )
+        if t["replies"]:
+            out.append('<ul class="ew-replies">')
+            for r in t["replies"]:
+                out.append(
+                    f'<li><span class="ew-hint">Reply from {_e(r["author"])}, '
+                    f"{_e(_date(r['created_at']))}:</span> {_text(r['text'])}</li>"
+                )
+            out.append("</ul>")
+        out.append("</li>")
+    out.append("</ul>")
+    return "".join(out)
 
 
 def _outstanding_html(items: list[dict[str, Any]]) -> str:
@@ -288,6 +644,8 @@ def _clip(text: str, width: int = 90) -> str:
 def _phase_html(ph: dict[str, Any]) -> str:
     out = [f'<section class="ew-phase" id="{_e(ph["id"])}"><h2>{_e(ph["title"])}</h2>']
     out.append(f'<p class="ew-hint">{_e(ph["stages"])}</p>')
+    out.append(_signoff_box_html(ph))
+    out.append(_changes_html(ph))
     out.append(f"<h3>Checklist</h3><p>{_e(ph['checklist_lead'])}</p>")
     out.append('<table class="ew-checklist"><thead><tr><th>Item</th><th>Status</th><th>Note</th>')
     out.append("</tr></thead><tbody>")
@@ -298,6 +656,12 @@ def _phase_html(ph: dict[str, Any]) -> str:
             f"<td>{_e(item['note']) if item['note'] else _missing(NO_NOTE)}</td></tr>"
         )
     out.append("</tbody></table>")
+    commented = [
+        {**t, "target_label": item["text"]} for item in ph["checklist"] for t in item["threads"]
+    ]
+    if commented:
+        out.append("<h4>Comments on the checklist</h4>")
+        out.append(_threads_html(commented, label=True))
     if ph["note"]:
         out.append(f"<p><strong>Phase note:</strong> {_e(ph['note'])}</p>")
     for q in ph["questions"]:
@@ -364,6 +728,9 @@ def _question_html(q: dict[str, Any]) -> str:
         )
     else:
         out.append("<p>No further-work actions.</p>")
+    if q["threads"]:
+        out.append(f"<h4>Comments ({len(q['threads'])})</h4>")
+        out.append(_threads_html(q["threads"]))
     if q["updated_by"]:
         out.append(
             f'<p class="ew-hint">Last changed by {_e(q["updated_by"])} on '
@@ -401,6 +768,33 @@ REPORT_CSS = """
 .ew-status-further_work_needed { color: #942514; }
 .ew-footer { margin-top: 2rem; border-top: 1px solid #b1b4b6; color: #484949;
   font-size: 0.9rem; }
+.ew-report del, .ew-report .wb-del { text-decoration: line-through; text-decoration-thickness: 2px;
+  background: #f6d7d2; color: #6e1a0f; }
+.ew-report ins, .ew-report .wb-ins { text-decoration: underline; text-decoration-thickness: 2px;
+  text-underline-offset: 2px; background: #cce2d8; color: #005a30; }
+.wb-del + .wb-ins { margin-left: 0.2em; }
+.ew-diff { border: 1px solid #b1b4b6; padding: 0.5rem 0.75rem; white-space: normal; }
+.ew-change h4 { margin-top: 1rem; }
+.ew-changes { border-left: 4px solid #505a5f; padding-left: 0.75rem; }
+.ew-signoff { border: 2px solid #505a5f; padding: 0.5rem 0.75rem; margin: 0.75rem 0 1rem;
+  break-inside: avoid; }
+.ew-signoff p { margin: 0.25rem 0; }
+.ew-signoff-current { border-color: #00703c; border-left-width: 8px; }
+.ew-signoff-out_of_date { border: 4px solid #d4351c; border-left-width: 10px;
+  background: #fcecea; }
+.ew-signoff-out_of_date .ew-so-head strong { color: #942514; font-size: 1.1rem; }
+.ew-signoff-none { border-style: dashed; }
+.ew-so-out_of_date .ew-so-state { color: #942514; background: #fcecea; }
+.ew-overdue { color: #942514; }
+.ew-threads { list-style: none; padding-left: 0; }
+.ew-thread { border: 1px solid #b1b4b6; border-left: 5px solid #1d70b8; padding: 0.25rem 0.75rem;
+  margin: 0.5rem 0; break-inside: avoid; }
+.ew-thread p { margin: 0.25rem 0; }
+.ew-open-challenge { border-left-color: #d4351c; }
+.ew-resolved { border-left-color: #b1b4b6; color: #484949; }
+.ew-replies { list-style: none; padding-left: 1rem; border-left: 2px solid #b1b4b6; }
+.ew-challenges li { margin: 0.3rem 0; }
+.ew-report h2, .ew-report h3, .ew-report h4, .ew-thread-head { break-after: avoid; }
 @media print { .ew-phase { break-before: page; } }
 """
 
@@ -445,6 +839,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"- **Revision:** {report['revision']}",
         f"- **Exported:** {_when(report['exported_at'])}",
         "",
+        *_oversight_md(report),
+        "",
         "## Progress",
         "",
         "| Phase | Complete | Answered | Further work | Prompt notes | Checklist done | Progress |",
@@ -467,12 +863,16 @@ def report_markdown(report: dict[str, Any]) -> str:
         ]
     else:
         lines.append("None: every question is answered.")
+    lines += ["", *_actions_md(report["actions"])]
     for ph in report["phases"]:
         lines += [
             "",
             f"## {ph['title']}",
             "",
             f"_{_md_escape(ph['stages'])}_",
+            "",
+            *_signoff_md(ph),
+            *_changes_md(ph),
             "",
             "### Checklist",
             "",
@@ -481,6 +881,11 @@ def report_markdown(report: dict[str, Any]) -> str:
         for item in ph["checklist"]:
             note = _md_escape(item["note"]) if item["note"] else f"_{NO_NOTE}_"
             lines.append(f"| {_md_escape(item['text'])} | {item['status_label']} | {note} |")
+        commented = [
+            {**t, "target_label": item["text"]} for item in ph["checklist"] for t in item["threads"]
+        ]
+        if commented:
+            lines += ["", "#### Comments on the checklist", "", *_threads_md(commented, True)]
         if ph["note"]:
             lines += ["", f"**Phase note:** {_md_escape(ph['note'])}"]
         for q in ph["questions"]:
@@ -520,20 +925,193 @@ def report_markdown(report: dict[str, Any]) -> str:
                 ]
             else:
                 lines.append("No further-work actions.")
+            if q["threads"]:
+                lines += ["", f"#### Comments ({len(q['threads'])})", ""]
+                lines += _threads_md(q["threads"], False)
     lines += ["", "---", "", _md_escape(report["attribution"]), ""]
     return "\n".join(lines)
+
+
+def _md_text(text: str) -> str:
+    """User text on one markdown line (line breaks become spaces)."""
+    return _md_escape(" ".join(str(text).split()))
+
+
+def _oversight_md(report: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Sign-off",
+        "",
+        "| Phase | State | Decision | Reviewer | Signed | Revision signed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for ph in report["phases"]:
+        so = ph["signoff"]
+        state = _signoff_line(so)
+        if so["status"] == "out_of_date":
+            state = f"**⚠ {state}**"
+        role = f" ({so['role']})" if so["role"] else ""
+        lines.append(
+            f"| {ph['title']} | {state} | {so['decision_label'] if so['decision'] else '–'} | "
+            f"{_md_text((so['reviewer'] or '–') + role)} | {_date(so['signed_at']) or '–'} | "
+            f"{so['revision'] or '–'} |"
+        )
+    items = report["open_challenges"]
+    lines += ["", f"### Open challenges ({len(items)})", ""]
+    if not items:
+        lines.append("None: no challenge is waiting for an answer.")
+    else:
+        lines += ["A phase cannot be approved while a challenge on it is open.", ""]
+        lines += [
+            f"- {_md_text(c['target_label'])}: {_md_text(c['text'])} "
+            f"({_md_text(c['author'])}, {_date(c['created_at'])})"
+            for c in items
+        ]
+    return lines
+
+
+def _actions_md(actions: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Action plan", ""]
+    if not actions:
+        return [*lines, "No further-work actions have been recorded."]
+    late = sum(a["overdue"] for a in actions)
+    lines += [
+        f"{len(actions)} further-work action{'s' if len(actions) != 1 else ''} across the "
+        f"workbook, {late} overdue (open and past the due date).",
+        "",
+        "| Question | Action | Owner | Due | Status | Overdue |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| Question {a['question_number']} | {_md_text(a['action'])} | "
+        f"{_md_text(a['owner'] or '–')} | {a['due'] or '–'} | {a['status'].capitalize()} | "
+        f"{'**Overdue**' if a['overdue'] else 'No'} |"
+        for a in actions
+    ]
+    return lines
+
+
+def _signoff_md(ph: dict[str, Any]) -> list[str]:
+    so = ph["signoff"]
+    if so["status"] == "none":
+        return ["> **Sign-off: not signed off.** No reviewer has recorded a decision yet."]
+    if so["status"] == "out_of_date":
+        head = (
+            f"> **⚠ Sign-off out of date: changed since revision {so['revision']}.** The phase "
+            "has been edited since the reviewer signed it; the decision below was made on the "
+            "earlier text."
+        )
+    else:
+        head = (
+            f"> **Sign-off current.** Nothing in this phase has changed since revision "
+            f"{so['revision']}, which the reviewer signed."
+        )
+    role = f" ({so['role']})" if so["role"] else ""
+    lines = [
+        head,
+        ">",
+        f"> - **Decision:** {so['decision_label']}",
+        f"> - **Reviewer:** {_md_text(so['reviewer'] + role)}",
+        f"> - **Signed:** {_date(so['signed_at'])}",
+        f"> - **Revision signed:** {so['revision']}",
+    ]
+    if so["conditions"]:
+        lines.append(f"> - **Conditions:** {_md_text(so['conditions'])}")
+    return lines
+
+
+def diff_markdown(ops: list[list[str]]) -> str:
+    """Word-diff runs as Markdown: ``~~removed~~`` and ``**added**``, user text escaped.
+
+    Markers go round the words only (a run's surrounding spaces stay outside), and round
+    each line of a run separately, so they never span a line break.
+    """
+    out = []
+    previous = ""
+    for op, text in ops:
+        if op == "insert" and previous == "delete":
+            out.append(" ")  # so ~~old~~ **new** read as two marks
+        previous = op
+        pieces = []
+        for line in text.split("\n"):
+            core = line.strip()
+            if op == "equal" or not core:
+                pieces.append(_md_escape(line).replace("~", "\\~"))
+                continue
+            lead = line[: len(line) - len(line.lstrip())]
+            trail = line[len(line.rstrip()) :]
+            mark = "~~" if op == "delete" else "**"
+            pieces.append(
+                f"{lead}{mark}{_md_escape(core).replace('~', chr(92) + '~')}{mark}{trail}"
+            )
+        out.append("  \n".join(pieces))
+    return "".join(out)
+
+
+def _changes_md(ph: dict[str, Any]) -> list[str]:
+    ch = ph["changes"]
+    if ch is None:
+        return []
+    lines = ["", "### Changes since last sign-off", ""]
+    if not ch["signed"]:
+        return [*lines, "This phase has never been signed off, so there is nothing to compare."]
+    if not ch["fields"]:
+        return [*lines, f"No changes since revision {ch['since_revision']}, which was signed."]
+    n = len(ch["fields"])
+    lines.append(
+        f"{n} field{'s' if n != 1 else ''} changed since revision {ch['since_revision']}, which "
+        "was signed. Removed words are ~~struck through~~; added words are **in bold**."
+    )
+    for f in ch["fields"]:
+        revs = ", ".join(str(r) for r in f["revisions"])
+        lines += [
+            "",
+            f"#### {_md_text(f['label'])}",
+            "",
+            f"_Changed by {_md_text(', '.join(f['users']))}, last on {_date(f['time'])} "
+            f"(revision{'s' if len(f['revisions']) > 1 else ''} {revs})_",
+            "",
+            diff_markdown(f["diff"]) or "_(empty)_",
+        ]
+    return lines
+
+
+def _threads_md(threads: list[dict[str, Any]], label: bool) -> list[str]:
+    lines = []
+    for t in threads:
+        state = (
+            f"resolved by {_md_text(t['resolved_by'] or 'unknown')}, {_date(t['resolved_at'])}"
+            if t["resolved"]
+            else "**open**"
+        )
+        role = f" ({t['role']})" if t["role"] else ""
+        where = f"{_md_text(t['target_label'])}: " if label else ""
+        lines.append(
+            f"- {where}**{t['kind_label']}** from {_md_text(t['author'] + role)}, "
+            f"{_date(t['created_at'])} ({state}): {_md_text(t['text'])}"
+        )
+        for r in t["replies"]:
+            lines.append(
+                f"  - Reply from {_md_text(r['author'])}, {_date(r['created_at'])}: "
+                f"{_md_text(r['text'])}"
+            )
+    return lines
 
 
 # --------------------------------------------------------------------------- notebook
 
 
-def display_report(project: str, workspace: str | None = None) -> None:
-    """Show the report in a notebook: HTML, Markdown and the data, in one output."""
+def display_report(project: str, workspace: str | None = None, *, changes: bool = False) -> None:
+    """Show the report in a notebook: HTML, Markdown and the data, in one output.
+
+    ``changes=True`` adds each phase's changes since its last sign-off.
+    """
     from IPython.display import display
 
     from workbook.store import Store
 
-    report = build_report(Store(workspace).open(project))
+    store = Store(workspace)
+    wb = store.open(project)
+    report = build_report(wb, changes=signoff_changes(store, wb) if changes else None)
     display(
         {
             "text/html": report_html(report),

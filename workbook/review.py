@@ -617,19 +617,50 @@ DiffOp = tuple[Literal["equal", "delete", "insert"], str]
 
 
 def word_diff(old: str | None, new: str | None) -> list[DiffOp]:
-    """A word-level diff: runs of equal, deleted and inserted text."""
+    """A word-level diff: runs of equal, deleted and inserted text.
+
+    Two changes separated only by a space are shown as one (``[-support earlier-]{+help
+    sooner+}``, not ``[-support-]{+help+} [-earlier-]{+sooner+}``).
+    """
     a = _TOKEN.findall(old or "")
     b = _TOKEN.findall(new or "")
-    ops: list[DiffOp] = []
+    # segments: ("equal", text, "") or ("change", deleted, inserted)
+    segments: list[tuple[str, str, str]] = []
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            ops.append(("equal", "".join(a[i1:i2])))
+            segments.append(("equal", "".join(a[i1:i2]), ""))
+        else:
+            segments.append(("change", "".join(a[i1:i2]), "".join(b[j1:j2])))
+    merged: list[tuple[str, str, str]] = []
+    i = 0
+    while i < len(segments):
+        seg = segments[i]
+        if (
+            seg[0] == "equal"
+            and merged
+            and merged[-1][0] == "change"
+            and i + 1 < len(segments)
+            and segments[i + 1][0] == "change"
+            and seg[1].isspace()
+            and "\n" not in seg[1]
+        ):
+            nxt = segments[i + 1]
+            prev = merged.pop()
+            merged.append(("change", prev[1] + seg[1] + nxt[1], prev[2] + seg[1] + nxt[2]))
+            i += 2
             continue
-        if tag in {"delete", "replace"}:
-            ops.append(("delete", "".join(a[i1:i2])))
-        if tag in {"insert", "replace"}:
-            ops.append(("insert", "".join(b[j1:j2])))
+        merged.append(seg)
+        i += 1
+    ops: list[DiffOp] = []
+    for kind, first, second in merged:
+        if kind == "equal":
+            ops.append(("equal", first))
+            continue
+        if first:
+            ops.append(("delete", first))
+        if second:
+            ops.append(("insert", second))
     return ops
 
 

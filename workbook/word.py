@@ -9,7 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from workbook.report import NO_NOTE, NOT_ANSWERED, _when
+from workbook.report import NO_NOTE, NOT_ANSWERED, _date, _signoff_line, _when, text_lines
+
+RED = (0x94, 0x25, 0x14)
+GREEN = (0x00, 0x5A, 0x30)
 
 
 def write_docx(report: dict[str, Any], path: Path) -> None:
@@ -57,6 +60,35 @@ def write_docx(report: dict[str, Any], path: Path) -> None:
     if p["description"]:
         doc.add_paragraph(p["description"])
 
+    doc.add_heading("Sign-off", level=1)
+    table(
+        ["Phase", "State", "Decision", "Reviewer", "Signed", "Revision signed"],
+        [
+            [
+                ph["title"],
+                ("⚠ " if so["status"] == "out_of_date" else "") + _signoff_line(so),
+                so["decision_label"] if so["decision"] else "–",
+                (so["reviewer"] or "–") + (f" ({so['role']})" if so["role"] else ""),
+                _date(so["signed_at"]) or "–",
+                str(so["revision"] or "–"),
+            ]
+            for ph in report["phases"]
+            for so in [ph["signoff"]]
+        ],
+    )
+    challenges = report["open_challenges"]
+    doc.add_heading(f"Open challenges ({len(challenges)})", level=2)
+    if challenges:
+        doc.add_paragraph("A phase cannot be approved while a challenge on it is open.")
+        for c in challenges:
+            doc.add_paragraph(
+                f"{c['target_label']}: {c['text'].strip()} ({c['author']}, "
+                f"{_date(c['created_at'])})",
+                style="List Bullet",
+            )
+    else:
+        doc.add_paragraph("None: no challenge is waiting for an answer.")
+
     doc.add_heading("Progress", level=1)
     table(
         ["Phase", "Complete", "Answered", "Further work", "Prompt notes", "Checklist done", "%"],
@@ -84,16 +116,159 @@ def write_docx(report: dict[str, Any], path: Path) -> None:
     else:
         doc.add_paragraph("None: every question is answered.")
 
+    doc.add_heading("Action plan", level=1)
+    actions = report["actions"]
+    if actions:
+        late = sum(a["overdue"] for a in actions)
+        doc.add_paragraph(
+            f"{len(actions)} further-work action{'s' if len(actions) != 1 else ''} across the "
+            f"workbook, {late} overdue (open and past the due date)."
+        )
+        table(
+            ["Question", "Action", "Owner", "Due", "Status", "Overdue"],
+            [
+                [
+                    f"Question {a['question_number']}",
+                    a["action"],
+                    a["owner"] or "–",
+                    a["due"] or "–",
+                    a["status"].capitalize(),
+                    "OVERDUE" if a["overdue"] else "No",
+                ]
+                for a in actions
+            ],
+        )
+    else:
+        doc.add_paragraph("No further-work actions have been recorded.")
+
+    def threads(items: list[dict[str, Any]], label: bool) -> None:
+        for t in items:
+            state = (
+                f"resolved by {t['resolved_by'] or 'unknown'}, {_date(t['resolved_at'])}"
+                if t["resolved"]
+                else "OPEN"
+            )
+            role = f" ({t['role']})" if t["role"] else ""
+            para = doc.add_paragraph(style="List Bullet")
+            if label:
+                para.add_run(f"{t['target_label']}: ")
+            para.add_run(t["kind_label"]).bold = True
+            para.add_run(f" from {t['author']}{role}, {_date(t['created_at'])} (")
+            para.add_run(state).bold = not t["resolved"]
+            para.add_run(f"): {t['text'].strip()}")
+            for r in t["replies"]:
+                doc.add_paragraph(
+                    f"Reply from {r['author']}, {_date(r['created_at'])}: {r['text'].strip()}",
+                    style="List Bullet 2",
+                )
+
+    def signoff(ph: dict[str, Any]) -> None:
+        so = ph["signoff"]
+        para = doc.add_paragraph()
+        if so["status"] == "none":
+            para.add_run("Sign-off: not signed off. ").bold = True
+            para.add_run("No reviewer has recorded a decision on this phase yet.")
+            return
+        if so["status"] == "out_of_date":
+            run = para.add_run(f"⚠ Sign-off out of date: changed since revision {so['revision']}.")
+            run.bold = True
+            run.font.size = Pt(13)
+            run.font.color.rgb = RGBColor(*RED)
+            para.add_run(
+                " The phase has been edited since the reviewer signed it; the decision below "
+                "was made on the earlier text."
+            )
+        else:
+            para.add_run("Sign-off current. ").bold = True
+            para.add_run(
+                f"Nothing in this phase has changed since revision {so['revision']}, which the "
+                "reviewer signed."
+            )
+        role = f" ({so['role']})" if so["role"] else ""
+        rows = [
+            ["Decision", so["decision_label"]],
+            ["Reviewer", f"{so['reviewer']}{role}"],
+            ["Signed", _date(so["signed_at"])],
+            ["Revision signed", str(so["revision"])],
+        ]
+        if so["conditions"]:
+            rows.append(["Conditions", so["conditions"]])
+        table(["Sign-off", ""], rows)
+
+    def changes(ph: dict[str, Any]) -> None:
+        ch = ph["changes"]
+        if ch is None:
+            return
+        doc.add_heading("Changes since last sign-off", level=2)
+        if not ch["signed"]:
+            doc.add_paragraph(
+                "This phase has never been signed off, so there is nothing to compare."
+            )
+            return
+        if not ch["fields"]:
+            doc.add_paragraph(
+                f"No changes since revision {ch['since_revision']}, which was signed."
+            )
+            return
+        n = len(ch["fields"])
+        para = doc.add_paragraph(
+            f"{n} field{'s' if n != 1 else ''} changed since revision {ch['since_revision']}, "
+            "which was signed. Removed words are "
+        )
+        removed = para.add_run("struck through")
+        removed.font.strike = True
+        para.add_run("; added words are ")
+        added = para.add_run("underlined")
+        added.font.underline = True
+        para.add_run(".")
+        for f in ch["fields"]:
+            doc.add_heading(f["label"], level=3)
+            revs = ", ".join(str(r) for r in f["revisions"])
+            doc.add_paragraph(
+                f"Changed by {', '.join(f['users'])}, last on {_date(f['time'])} "
+                f"(revision{'s' if len(f['revisions']) > 1 else ''} {revs})"
+            ).runs[0].italic = True
+            para = doc.add_paragraph()
+            previous = ""
+            for op, text in f["diff"]:
+                if op == "insert" and previous == "delete":
+                    para.add_run(" ")
+                previous = op
+                for kind, line in text_lines(text):
+                    if kind != "text":
+                        para.add_run().add_break()
+                        if kind == "para":
+                            para.add_run().add_break()
+                        continue
+                    run = para.add_run(line)
+                    if op == "delete":
+                        run.font.strike = True
+                        run.font.color.rgb = RGBColor(*RED)
+                    elif op == "insert":
+                        run.font.underline = True
+                        run.bold = True
+                        run.font.color.rgb = RGBColor(*GREEN)
+            if not f["diff"]:
+                missing("(empty)")
+
     for ph in report["phases"]:
         doc.add_page_break()
         doc.add_heading(ph["title"], level=1)
         doc.add_paragraph(ph["stages"]).runs[0].italic = True
+        signoff(ph)
+        changes(ph)
         doc.add_heading("Checklist", level=2)
         doc.add_paragraph(ph["checklist_lead"])
         table(
             ["Item", "Status", "Note"],
             [[i["text"], i["status_label"], i["note"] or NO_NOTE] for i in ph["checklist"]],
         )
+        commented = [
+            {**t, "target_label": item["text"]} for item in ph["checklist"] for t in item["threads"]
+        ]
+        if commented:
+            doc.add_heading("Comments on the checklist", level=3)
+            threads(commented, True)
         if ph["note"]:
             doc.add_paragraph(f"Phase note: {ph['note']}")
         for q in ph["questions"]:
@@ -139,6 +314,9 @@ def write_docx(report: dict[str, Any], path: Path) -> None:
                 )
             else:
                 doc.add_paragraph("No further-work actions.")
+            if q["threads"]:
+                doc.add_heading(f"Comments ({len(q['threads'])})", level=3)
+                threads(q["threads"], False)
     doc.add_paragraph()
     doc.add_paragraph(report["attribution"]).runs[0].italic = True
     doc.save(str(path))
