@@ -59,6 +59,7 @@ CSS = """
 .ew-pf-tool { font-weight: 700; }
 .ew-pf-meta { display: block; color: #484949; font-size: 0.9rem; }
 .ew-pf-phase { min-width: 10rem; }
+.ew-pf-phase > a { display: inline-block; min-width: 2.6rem; }
 .ew-pf-bar {
   display: inline-block; width: 5rem; height: 0.6rem; border: 1px solid #505a5f;
   background: #fff; margin-left: 0.5rem; vertical-align: middle;
@@ -77,7 +78,8 @@ CSS = """
 .ew-pf-totals strong { font-size: 1.5rem; margin-right: 0.25rem; }
 .ew-sr { position: absolute !important; width: 1px; height: 1px; overflow: hidden;
   clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
-.ew-pf-chart svg { display: block; }
+.ew-pf-chart svg { display: block; max-width: 46rem !important; }
+@media (max-width: 40rem) { .ew-pf-table tbody th { min-width: 9rem; } }
 """
 
 

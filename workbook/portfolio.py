@@ -348,7 +348,7 @@ def portfolio_chart_svg(rows: list[PortfolioRow], bank: Bank | None = None) -> s
     }
     with matplotlib.rc_context(rc):
         # A bare Figure on the Agg canvas: no pyplot, so no global figure or GUI backend.
-        fig = Figure(figsize=(8.5, 0.75 * len(phases) + 1.3), dpi=96)
+        fig = Figure(figsize=(8.5, 0.6 * len(phases) + 1.2), dpi=96)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         y = list(range(len(phases)))[::-1]
