@@ -159,6 +159,12 @@ def test_files_include_the_action_plan_csv(exported):
     pack = (out / "index.html").read_text(encoding="utf-8")
     assert f'href="{stem}-actions.csv"' in pack
     assert "Action plan (CSV)" in pack
+    text = _norm(re.sub(r"<[^>]+>", " ", pack))
+    assert re.search(
+        r"Explore phase: \d+% \(3 of 4 complete\); sign-off out of date \(changed since", text
+    )
+    assert "Develop phase: 7% (0 of 6 complete); not signed off" in text
+    assert "Implement phase: 0% (0 of 3 complete); approved, sign-off current" in text
 
 
 def test_csv_matches_the_action_plan(exported):

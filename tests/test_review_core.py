@@ -516,3 +516,12 @@ def test_action_plan_overdue_and_csv_without_formula_injection(store, project):
     assert parsed[3][2:] == ["Done already", "", "2026-01-01", "done", "no"]
     for row in parsed[1:]:
         assert not [cell for cell in row if cell[:1] in {"=", "+", "-", "@"}]
+
+
+def test_word_diff_shows_neighbouring_changed_words_as_one_change():
+    assert (
+        review.word_diff_text("get support earlier and", "get help sooner and")
+        == "get [-support earlier-]{+help sooner+} and"
+    )
+    # a paragraph break between changes keeps them apart
+    assert review.word_diff_text("a\n\nb", "x\n\ny") == "[-a-]{+x+}\n\n[-b-]{+y+}"

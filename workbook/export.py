@@ -376,6 +376,19 @@ _FORMAT_NAMES = {
 }
 
 
+def _pack_signoff(so: dict[str, Any] | None) -> str:
+    from workbook.report import _e as e
+
+    if not so or so["status"] == "none":
+        return "not signed off"
+    if so["status"] == "out_of_date":
+        return (
+            f'<strong class="ew-overdue">sign-off out of date (changed since revision '
+            f"{so['revision']})</strong>"
+        )
+    return f"{e(so['decision_label']).lower()}, sign-off current"
+
+
 def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = True) -> Path:
     """``out/index.html``: every exported project, its progress and links to its documents."""
     from workbook.report import REPORT_CSS
@@ -392,7 +405,8 @@ def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = Tru
         rep = r.report
         phases = "".join(
             f"<li>{e(ph['title'])}: {ph['progress']['percent']}% "
-            f"({ph['progress']['complete']} of {ph['progress']['questions']} complete)</li>"
+            f"({ph['progress']['complete']} of {ph['progress']['questions']} complete); "
+            f"{_pack_signoff(ph.get('signoff'))}</li>"
             for ph in rep["phases"]
         )
         counts: dict[str, int] = {}

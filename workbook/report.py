@@ -795,6 +795,7 @@ REPORT_CSS = """
 .ew-replies { list-style: none; padding-left: 1rem; border-left: 2px solid #b1b4b6; }
 .ew-challenges li { margin: 0.3rem 0; }
 .ew-report h2, .ew-report h3, .ew-report h4, .ew-thread-head { break-after: avoid; }
+.ew-report h3, .ew-report h4 { break-inside: avoid; }
 @media print { .ew-phase { break-before: page; } }
 """
 
