@@ -405,6 +405,12 @@ AXE_PAGES = [
     pytest.param(
         "01-explore.ipynb", {"project": "demo"}, ".ew-name-prompt .jupyter-button", id="name-prompt"
     ),
+    pytest.param(
+        "04-review.ipynb",
+        {"project": "demo", "user": "Axe"},
+        ".ew-review .ew-footer",
+        id="04-review",
+    ),
 ]
 
 

@@ -138,11 +138,31 @@ def plain_kw(widget_class: type, *classes: str) -> dict[str, Any]:
 
 
 def textarea(
-    label: str, *, rows: int = 3, placeholder: str = "", value: str = "", classes: tuple = ()
+    label: str,
+    *,
+    rows: int = 3,
+    placeholder: str = "",
+    value: str = "",
+    classes: tuple = (),
+    continuous_update: bool = True,
 ) -> w.Textarea:
+    """A stacked, labelled text area.
+
+    ``continuous_update=False`` for a field read when a button is pressed: the browser then
+    sends the value when the field loses focus, before the click. (Typed values are sent
+    throttled, and a click is not, so a fast click could otherwise overtake the last
+    keystrokes.)
+    """
     kw = stacked_kw(w.Textarea)
     kw["_dom_classes"] = (STACKED, *classes)
-    return w.Textarea(description=label, rows=rows, placeholder=placeholder, value=value, **kw)
+    return w.Textarea(
+        description=label,
+        rows=rows,
+        placeholder=placeholder,
+        value=value,
+        continuous_update=continuous_update,
+        **kw,
+    )
 
 
 def html_block(markup: str, *classes: str) -> w.HTML:

@@ -184,7 +184,14 @@ class ThreadsWidget(w.VBox):
         self.text: w.Textarea | None = None
         self.post_button: w.Button | None = None
         self._threads: dict[str, _ThreadBox] = {}
-        ctx.subscribe(lambda _reloaded: self.render())
+        ctx.subscribe(self._on_update)
+        self.render()
+
+    def _on_update(self, reloaded: bool) -> None:
+        if reloaded:
+            self.message.value = ""
+            for box in self._threads.values():
+                box.message.value = ""
         self.render()
 
     # ---- the form to start a thread (built on first use: phase pages stay light)
@@ -197,7 +204,7 @@ class ThreadsWidget(w.VBox):
                 value=CommentKind.question.value,
                 **stacked_kw(w.Dropdown, "16em"),
             )
-            self.text = textarea(f"Your comment on {self.name}", rows=3)
+            self.text = textarea(f"Your comment on {self.name}", rows=3, continuous_update=False)
             self.post_button = w.Button(
                 description="Post comment", button_style="primary", **plain_kw(w.Button)
             )
@@ -279,7 +286,9 @@ class _ThreadBox(w.VBox):
         self.owner = owner
         self.thread_id = thread_id
         self.body = html_block("")
-        self.reply_text = textarea(f"Your reply to comment {number} on {owner.name}", rows=2)
+        self.reply_text = textarea(
+            f"Your reply to comment {number} on {owner.name}", rows=2, continuous_update=False
+        )
         self.reply_button = w.Button(description="Post reply", **plain_kw(w.Button))
         self.reply_button.on_click(lambda _: self.post_reply())
         self.resolve_button = w.Button(description="Mark resolved", **plain_kw(w.Button))
@@ -353,8 +362,7 @@ class _ThreadBox(w.VBox):
             ctx.saved(saved)
             return "Marked resolved." if resolve else "Reopened."
 
-        _attempt(self.message, "Not changed", act)
-        self.resolve_button.focus()
+        _attempt(self.message, "Not changed", act)  # the button stays, and keeps focus
 
 
 # --------------------------------------------------------------------------- sign-off
@@ -427,15 +435,21 @@ class SignOffPanel(w.VBox):
             **stacked_kw(w.Dropdown, "20em"),
         )
         self.reviewer = w.Text(
-            description="Reviewer's name", value=ctx.user, **stacked_kw(w.Text, "24em")
+            description="Reviewer's name",
+            value=ctx.user,
+            continuous_update=False,
+            **stacked_kw(w.Text, "24em"),
         )
         self.role = w.Text(
             description="Role (optional)",
             placeholder="For example, Chair of the data ethics panel",
+            continuous_update=False,
             **stacked_kw(w.Text, "24em"),
         )
         self.conditions = textarea(
-            "Conditions (needed for \u201cApproved with conditions\u201d)", rows=3
+            "Conditions (needed for \u201cApproved with conditions\u201d)",
+            rows=3,
+            continuous_update=False,
         )
         self.record_button = w.Button(
             description=f"Record sign-off of the {self.phase.title}",
@@ -462,7 +476,12 @@ class SignOffPanel(w.VBox):
             **plain_kw(w.VBox, "ew-signoff-form"),
         )
         self.children = [self.state_html, form]
-        ctx.subscribe(lambda _reloaded: self.update())
+        ctx.subscribe(self._on_update)
+        self.update()
+
+    def _on_update(self, reloaded: bool) -> None:
+        if reloaded:  # old outcomes would contradict what the page now shows
+            self.message.value = self.refused.value = ""
         self.update()
 
     @property
@@ -646,6 +665,7 @@ class HistoryView(w.VBox):
         self.message = html_block("")
         self.entries_box = w.VBox(**plain_kw(w.VBox, "ew-history-list"))
         self._entry_widgets: list[w.Widget] = []
+        self._shown_key: tuple[Any, ...] = ()
         self.entries: list[dict[str, Any]] = []
         self.restore_buttons: list[tuple[dict[str, Any], w.Button]] = []
         self.children = [
@@ -709,6 +729,10 @@ class HistoryView(w.VBox):
         self.entries = [e for e, _ in shown]
         total = len(shown)
         shown = shown[: self.limit]
+        key = (note, total, tuple((e["revision"], e["path"]) for e, _ in shown))
+        if key == self._shown_key:
+            return  # nothing new: keep the widgets (and the focus) as they are
+        self._shown_key = key
         self.summary.value = (
             f'<p class="ew-hint">{esc(note)}{_plural(total, "change")}'
             + (f", newest first; showing the latest {len(shown)}" if total > len(shown) else "")

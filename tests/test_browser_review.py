@@ -1,0 +1,188 @@
+"""Oversight review in a real browser: a reviewer and an author, two tabs, one project.
+
+The reviewer challenges an answer on the review page, the author sees it on the phase
+page and replies, the reviewer sees the reply, resolves the challenge and signs the phase
+off, and an edit by the author puts that sign-off out of date. Controls are used by
+keyboard where a person would, and what reached the answers file is checked on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from tests.test_browser import (
+    AXE_ALLOWED,
+    AXE_REPORTS,
+    FOCUS_YELLOW,
+    focused,
+    open_app,
+    screenshot_view,
+    wait_for_disk,
+)
+from workbook.demo import create_demo
+
+PROJECT = "review-flow"
+REVIEW_READY = ".ew-review .ew-footer"
+CHALLENGE = "How will you decide whether the model is fair enough to pilot?"
+REPLY = "We will compare error rates by group and stop if any differs by more than 5 points."
+
+
+def _signoff_panel(page: Page, phase_title: str):
+    return page.locator(".ew-signoff-panel").filter(
+        has=page.get_by_role("button", name=f"Record sign-off of the {phase_title}")
+    )
+
+
+def _press_on(page: Page, locator, key: str = "Enter") -> None:
+    """Focus a control and press a key on it, as a keyboard user would."""
+    locator.focus()
+    expect(locator).to_be_focused()
+    page.keyboard.press(key)
+
+
+def _axe(page: Page, name: str) -> None:
+    results = Axe().run(page)
+    violations = results.response["violations"]
+    AXE_REPORTS.mkdir(parents=True, exist_ok=True)
+    (AXE_REPORTS / f"{name}.json").write_text(json.dumps(violations, indent=2), encoding="utf-8")
+    blocking = [
+        v
+        for v in violations
+        if v["impact"] in ("serious", "critical") and v["id"] not in AXE_ALLOWED
+    ]
+    assert not blocking, results.generate_report()
+
+
+def test_challenge_reply_resolve_sign_off_and_out_of_date(voila_server, browser):
+    store = voila_server.store
+    create_demo(store, project_id=PROJECT, user="setup")
+    reviewer_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    author_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        rv = reviewer_ctx.new_page()
+        open_app(
+            rv, voila_server.url("04-review.ipynb", project=PROJECT, user="Reviewer"), REVIEW_READY
+        )
+        expect(rv.get_by_role("heading", name=re.compile("Question 7"))).to_be_visible()
+
+        # 1. The reviewer challenges question 7, by keyboard.
+        _press_on(rv, rv.get_by_role("button", name="Add a comment on question 7"))
+        kind = rv.get_by_label("Kind of comment", exact=True)
+        expect(kind).to_be_focused()
+        assert focused(rv)["outline"] == f"solid 3px {FOCUS_YELLOW}"
+        kind.select_option(label="Challenge")
+        rv.keyboard.press("Tab")
+        comment = rv.get_by_label("Your comment on question 7", exact=True)
+        expect(comment).to_be_focused()
+        rv.keyboard.type(CHALLENGE)
+        rv.keyboard.press("Tab")
+        expect(rv.get_by_role("button", name="Post comment")).to_be_focused()
+        rv.keyboard.press("Enter")
+        saved = wait_for_disk(
+            voila_server, PROJECT, lambda m: len(m.review.threads) == 1, "the challenge"
+        )
+        (thread,) = saved.review.threads.values()
+        assert (thread.target, thread.kind.value, thread.author) == ("q7", "challenge", "Reviewer")
+        assert thread.text == CHALLENGE
+        expect(rv.get_by_text("Challenge posted.")).to_be_visible()
+        expect(rv.locator(".ew-thread", has_text=CHALLENGE)).to_be_visible()
+        expect(
+            rv.get_by_role("heading", name="Comments on question 7 (1, 1 open challenge)")
+        ).to_be_visible()
+
+        # 2. Approval is refused while the challenge is open; the message names it.
+        develop = _signoff_panel(rv, "Develop phase")
+        expect(develop.get_by_label("Decision on the Develop phase")).to_have_value("Approved")
+        _press_on(rv, develop.get_by_role("button", name="Record sign-off of the Develop phase"))
+        alert = develop.locator(".ew-refused[role=alert]")
+        expect(alert).to_be_visible()
+        expect(alert).to_contain_text("cannot be approved while 1 challenge is unresolved")
+        expect(alert).to_contain_text(f"Question 7: \u201c{CHALLENGE}\u201d")
+        screenshot_view(rv, "04-review-refused")
+        assert store.open(PROJECT).review.signoffs.develop is None
+
+        # 3. The author sees the challenge on the develop page, and replies.
+        au = author_ctx.new_page()
+        open_app(au, voila_server.url("02-develop.ipynb", project=PROJECT, user="Author"))
+        banner = au.locator(".ew-banner")
+        expect(banner).to_contain_text("1 open challenge")
+        expect(au.locator(".ew-thread", has_text=CHALLENGE)).to_be_visible()
+        reply_box = au.get_by_label("Your reply to comment 1 on question 7", exact=True)
+        reply_box.click()
+        au.keyboard.type(REPLY)
+        au.keyboard.press("Tab")
+        expect(au.get_by_role("button", name="Post reply")).to_be_focused()
+        au.keyboard.press("Enter")
+        wait_for_disk(
+            voila_server,
+            PROJECT,
+            lambda m: (
+                [r.text for t in m.review.threads.values() for r in t.replies.values()] == [REPLY]
+            ),
+            "the author's reply",
+        )
+        expect(au.locator(".ew-reply", has_text=REPLY)).to_be_visible()
+        au.locator(".ew-thread", has_text=CHALLENGE).scroll_into_view_if_needed()
+        screenshot_view(au, "02-develop-challenge")
+
+        # 4. The reviewer reloads, sees the reply, resolves the challenge and signs off.
+        expect(rv.locator(".ew-reply", has_text=REPLY)).to_have_count(0)
+        _press_on(rv, rv.get_by_role("button", name="Reload"))
+        expect(rv.locator(".ew-reply", has_text=REPLY)).to_be_visible()
+        _press_on(rv, rv.get_by_role("button", name="Mark resolved"))
+        wait_for_disk(
+            voila_server,
+            PROJECT,
+            lambda m: all(t.resolved for t in m.review.threads.values()),
+            "the resolution",
+        )
+        expect(rv.get_by_role("button", name="Reopen")).to_be_visible()
+        expect(rv.locator(".ew-thread", has_text=CHALLENGE)).to_contain_text("Resolved by Reviewer")
+        develop.get_by_label("Role (optional)", exact=True).fill("Panel chair")
+        _press_on(rv, develop.get_by_role("button", name="Record sign-off of the Develop phase"))
+        signed = wait_for_disk(
+            voila_server,
+            PROJECT,
+            lambda m: m.review.signoffs.develop is not None,
+            "the sign-off",
+        )
+        record = signed.review.signoffs.develop
+        assert (record.decision.value, record.reviewer, record.role) == (
+            "approved",
+            "Reviewer",
+            "Panel chair",
+        )
+        expect(develop.locator(".ew-refused")).to_have_count(0)
+        expect(develop.locator(".ew-signoff")).to_contain_text("Approved by Reviewer (Panel chair)")
+        expect(develop.locator(".ew-signoff")).to_contain_text("signed off")
+
+        # 5. The author edits a develop answer: the sign-off goes out of date, on both pages.
+        answer = au.get_by_label("Your answer to question 5", exact=True)
+        answer.click()
+        au.keyboard.press("ControlOrMeta+End")
+        au.keyboard.type(" Updated after the review.")
+        wait_for_disk(
+            voila_server,
+            PROJECT,
+            lambda m: m.answers.q5.response.endswith("Updated after the review."),
+            "the author's edit",
+        )
+        out_of_date = f"Out of date: changed since revision {record.revision}"
+        expect(banner).to_contain_text(out_of_date)
+        _press_on(rv, rv.get_by_role("button", name="Reload"))
+        expect(develop.locator(".ew-signoff")).to_contain_text(out_of_date)
+        changes = rv.locator(".ew-changes").filter(has_text="Develop phase since its sign-off")
+        expect(changes).to_contain_text("Question 5: your answer")
+        expect(changes.locator("ins", has_text="Updated after the review.")).to_be_visible()
+        develop.scroll_into_view_if_needed()
+        screenshot_view(rv, "04-review-out-of-date")
+        rv.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        _axe(rv, "04-review-flow")
+        _axe(au, "02-develop-with-comments")
+    finally:
+        reviewer_ctx.close()
+        author_ctx.close()
