@@ -317,6 +317,7 @@ def test_action_plan_table_in_every_format(exported):
     for r in rows:
         assert _norm(r.action) in plan
     assert plan.count("Overdue") == late + 1  # the column heading, then each overdue row
+    assert text.count("(overdue)") == late  # and in each question's further-work table
     md = _path(exported, "md").read_text(encoding="utf-8")
     docx_cells = {
         _norm(c.text)

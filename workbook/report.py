@@ -68,6 +68,8 @@ def build_report(
     bank = bank or load_bank(workbook.edition)  # type: ignore[attr-defined]
     exported_at = exported_at or datetime.now(timezone.utc)
     info = workbook.project
+    plan = review.action_plan(workbook, today=exported_at.astimezone().date(), bank=bank)
+    overdue = {(r.question_id, r.index) for r in plan if r.overdue}
     threads_by_target: dict[str, list[dict[str, Any]]] = {}
     for view in review.threads(workbook, bank=bank):
         threads_by_target.setdefault(view.target, []).append(_thread(view))
@@ -114,7 +116,10 @@ def build_report(
                 ],
                 "informed_note": informed.note,
                 "evidence": [e.model_dump(mode="json") for e in answer.evidence],
-                "further_work": [a.model_dump(mode="json") for a in answer.further_work],
+                "further_work": [
+                    {**a.model_dump(mode="json"), "overdue": (q.id, i) in overdue}
+                    for i, a in enumerate(answer.further_work)
+                ],
                 "updated_at": answer.updated_at.isoformat() if answer.updated_at else None,
                 "updated_by": answer.updated_by,
                 "help": [p.resource for p in q.help.pointers],
@@ -189,7 +194,7 @@ def build_report(
                 "status": r.status,
                 "overdue": r.overdue,
             }
-            for r in review.action_plan(workbook, today=exported_at.astimezone().date(), bank=bank)
+            for r in plan
         ],
         "changes_included": changes is not None,
     }
@@ -721,7 +726,9 @@ def _question_html(q: dict[str, Any]) -> str:
             "</thead><tbody>"
             + "".join(
                 f"<tr><td>{_e(a['action'])}</td><td>{_e(a['owner'] or '–')}</td>"
-                f"<td>{_e(a['due'] or '–')}</td><td>{_e(a['status'].capitalize())}</td></tr>"
+                f"<td>{_e(a['due'] or '–')}</td><td>{_e(a['status'].capitalize())}"
+                + (' <strong class="ew-overdue">(overdue)</strong>' if a.get("overdue") else "")
+                + "</td></tr>"
                 for a in q["further_work"]
             )
             + "</tbody></table>"
@@ -921,7 +928,8 @@ def report_markdown(report: dict[str, Any]) -> str:
                 lines += ["| Action | Owner | Due | Status |", "|---|---|---|---|"]
                 lines += [
                     f"| {_md_escape(a['action'])} | {_md_escape(a['owner'] or '–')} | "
-                    f"{a['due'] or '–'} | {a['status'].capitalize()} |"
+                    f"{a['due'] or '–'} | {a['status'].capitalize()}"
+                    f"{' **(overdue)**' if a.get('overdue') else ''} |"
                     for a in q["further_work"]
                 ]
             else:

@@ -308,7 +308,12 @@ def write_docx(report: dict[str, Any], path: Path) -> None:
                 table(
                     ["Action", "Owner", "Due", "Status"],
                     [
-                        [a["action"], a["owner"] or "–", a["due"] or "–", a["status"].capitalize()]
+                        [
+                            a["action"],
+                            a["owner"] or "–",
+                            a["due"] or "–",
+                            a["status"].capitalize() + (" (OVERDUE)" if a.get("overdue") else ""),
+                        ]
                         for a in q["further_work"]
                     ],
                 )
