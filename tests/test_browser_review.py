@@ -186,3 +186,35 @@ def test_challenge_reply_resolve_sign_off_and_out_of_date(voila_server, browser)
     finally:
         reviewer_ctx.close()
         author_ctx.close()
+
+
+def test_review_page_at_200_percent_zoom_does_not_scroll_sideways(voila_server, browser):
+    ctx = browser.new_context(viewport={"width": 640, "height": 800}, device_scale_factor=2)
+    try:
+        page = ctx.new_page()
+        open_app(
+            page, voila_server.url("04-review.ipynb", project="demo", user="Zed"), REVIEW_READY
+        )
+        overflow = page.evaluate(
+            """() => {
+              const box = document.getElementById('rendered_cells');
+              const right = box.getBoundingClientRect().right;
+              const wide = [...box.querySelectorAll('*')]
+                .filter(e => e.getClientRects().length)
+                .filter(e => !e.closest('.ew-table-wrap'))  // tables scroll in their own box
+                .filter(e => e.getBoundingClientRect().right > right + 1)
+                .map(e => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}`);
+              const doc = document.documentElement;
+              return {box: [box.scrollWidth, box.clientWidth],
+                      doc: [doc.scrollWidth, doc.clientWidth], wide: wide.slice(0, 10)};
+            }"""
+        )
+        assert overflow["box"][0] <= overflow["box"][1] + 1, overflow
+        assert overflow["doc"][0] <= overflow["doc"][1] + 1, overflow
+        assert overflow["wide"] == [], overflow
+        page.get_by_role(
+            "button", name="Record sign-off of the Develop phase"
+        ).scroll_into_view_if_needed()
+        screenshot_view(page, "04-review-zoom200")
+    finally:
+        ctx.close()

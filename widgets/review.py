@@ -171,8 +171,8 @@ class ThreadsWidget(w.VBox):
         self.ctx = ctx
         self.target = target
         self.name = target_name(target, ctx.bank)
-        self.heading = html_block("", "ew-threads-head")
-        self.message = html_block("")
+        self.heading: w.HTML | None = None  # built when there is something to head
+        self._message: w.HTML | None = None  # built for the first outcome to show
         self.add_button = w.Button(
             description=f"Add a comment on {self.name}",
             tooltip=f"Ask a question, challenge or suggest something about {self.name}",
@@ -187,9 +187,18 @@ class ThreadsWidget(w.VBox):
         ctx.subscribe(self._on_update)
         self.render()
 
+    @property
+    def message(self) -> w.HTML:
+        """Where the outcome of posting shows (made on first use: phase pages stay light)."""
+        if self._message is None:
+            self._message = html_block("")
+            self.render()
+        return self._message
+
     def _on_update(self, reloaded: bool) -> None:
         if reloaded:
-            self.message.value = ""
+            if self._message is not None:
+                self._message.value = ""
             for box in self._threads.values():
                 box.message.value = ""
         self.render()
@@ -215,7 +224,8 @@ class ThreadsWidget(w.VBox):
                 [self.kind, self.text, w.HBox([self.post_button, cancel], **plain_kw(w.HBox))],
                 **plain_kw(w.VBox, "ew-comment-form"),
             )
-        self.message.value = ""
+        if self._message is not None:
+            self._message.value = ""
         self.render(form=True)
         assert self.kind is not None
         self.kind.focus()
@@ -263,15 +273,18 @@ class ThreadsWidget(w.VBox):
             box.show(view)
         boxes = [self._threads[v.id] for v in views]
         if views:
+            if self.heading is None:
+                self.heading = html_block("", "ew-threads-head")
             open_n = sum(v.open_challenge for v in views)
             extra = f", {_plural(open_n, 'open challenge')}" if open_n else ""
             self.heading.value = (
                 f'<h4 class="ew-h4" id="{anchor_id(self.target)}">'
                 f"Comments on {esc(self.name)} ({len(views)}{esc(extra)})</h4>"
             )
-        head = [self.heading] if views else []
+        head = [self.heading] if views and self.heading is not None else []
+        message = [self._message] if self._message is not None else []
         tail = [self.form] if showing_form and self.form is not None else [self.add_button]
-        self.children = (*head, *boxes, self.message, *tail)
+        self.children = (*head, *boxes, *message, *tail)
 
     def thread_box(self, number: int) -> _ThreadBox:
         """The n-th thread on this target (1-based), for tests and scripting."""
@@ -958,8 +971,9 @@ def _checklist_html(number: int, item: dict[str, Any]) -> str:
     note = _multiline(item["note"]) if item["note"] else '<span class="ew-missing">No note.</span>'
     missing = " ew-missing" if item["status"] is None else ""
     return (
-        f'<p class="ew-ro-item"><strong>{number}. {esc(item["text"])}</strong><br>'
-        f'<span class="ew-ro-status{missing}">{esc(item["status_label"])}</span> · {note}</p>'
+        f'<p class="ew-ro-item"><strong>{number}. {esc(item["text"])}</strong></p>'
+        f'<p><strong>Status:</strong> <span class="ew-ro-status{missing}">'
+        f"{esc(item['status_label'])}</span><br><strong>Note:</strong> {note}</p>"
     )
 
 
