@@ -280,7 +280,9 @@ def test_restore_an_earlier_value_from_the_history(blank_store):
     q7.response.value = "Third version, oops."
     before = blank_store.open("p").revision
 
-    history = HistoryView(ReviewContext(blank_store, "p", user="Rev"))
+    reviewer = ReviewPage(blank_store, "p", "Rev")
+    history = reviewer.history
+    assert "Third version, oops." in reviewer.readonly_html("q7")
     newest = history.entries[0]
     assert newest["path"] == "answers.q7.response"
     assert newest["new"] == "Third version, oops."
@@ -297,6 +299,8 @@ def test_restore_an_earlier_value_from_the_history(blank_store):
     assert "Restored Question 7: your answer" in history.message.value
     assert f"(saved as revision {before + 1})" in history.message.value
     assert history.entries[0]["revision"] == before + 1  # the restore is the newest entry
+    assert "Second version." in reviewer.readonly_html("q7")  # the page shows it at once
+    assert "Third version" not in reviewer.readonly_html("q7")
 
 
 def test_history_filters_by_phase_and_since_the_sign_off(blank_store):

@@ -815,7 +815,7 @@ class HistoryView(w.VBox):
             saved = review.restore(
                 ctx.store, ctx.project_id, entry["path"], entry["revision"] - 1, user=ctx.user
             )
-            ctx.saved(saved)
+            ctx.reload()  # show the restored answer itself, not only its history line
             return (
                 f"Restored {label} to its value before revision {entry['revision']} "
                 f"(saved as revision {saved.revision})."
