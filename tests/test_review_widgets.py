@@ -429,3 +429,12 @@ def _all(widget):
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _all(child)
+
+
+def test_views_also_take_an_editing_session(blank_store):
+    session = EditSession(blank_store, "p", user="Ann")
+    threads = ThreadsWidget(session, "q1")
+    _post(threads, "suggestion", "Add the panel minutes as evidence.")
+    assert _only_thread(blank_store).author == "Ann"
+    assert session.workbook.revision == blank_store.open("p").revision  # refreshed
+    assert "not signed off yet" in SignOffPanel(session, "explore").state_html.value

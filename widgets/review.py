@@ -102,6 +102,15 @@ class ReviewContext:
             self._notify(False)
 
 
+def as_context(source: ReviewContext | EditSession) -> ReviewContext:
+    """A view's context: the one given, or a new one over an editing session.
+
+    Views built on one context stay in step (a comment posted in one shows in all), so
+    a page builds one context and passes it to each of its views.
+    """
+    return source if isinstance(source, ReviewContext) else ReviewContext.for_session(source)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -136,7 +145,7 @@ def _attempt(message: w.HTML, failed: str, action: Callable[[], str]) -> bool:
     except Exception:  # the UI boundary: log it, tell the user plainly
         log.exception("review action failed")
         message.value = _alert(
-            f"{failed}: something went wrong and nothing was changed. Reload the page and try "
+            f"{failed}: something went wrong. Reload the page to see what was saved, then try "
             "again."
         )
         return False
@@ -166,9 +175,9 @@ class ThreadsWidget(w.VBox):
     group's challenges where they answer, reply, and mark them resolved.
     """
 
-    def __init__(self, ctx: ReviewContext, target: str) -> None:
+    def __init__(self, ctx: ReviewContext | EditSession, target: str) -> None:
         super().__init__(**plain_kw(w.VBox, "ew-threads"))
-        self.ctx = ctx
+        self.ctx = ctx = as_context(ctx)
         self.target = target
         self.name = target_name(target, ctx.bank)
         self.heading: w.HTML | None = None  # built when there is something to head
@@ -419,9 +428,9 @@ def signoff_html(ctx: ReviewContext, phase_id: str, *, heading: str = "h3") -> s
 class SignOffBanner(w.HTML):
     """At the top of a phase page: where its sign-off stands and its open challenges."""
 
-    def __init__(self, ctx: ReviewContext, phase_id: str) -> None:
+    def __init__(self, ctx: ReviewContext | EditSession, phase_id: str) -> None:
         super().__init__(**plain_kw(w.HTML, "ew-banner"))
-        self.ctx = ctx
+        self.ctx = ctx = as_context(ctx)
         self.phase_id = phase_id
         ctx.subscribe(lambda _reloaded: self.update())
         self.update()
@@ -434,9 +443,9 @@ class SignOffBanner(w.HTML):
 class SignOffPanel(w.VBox):
     """A phase's sign-off state, and the form a reviewer records a decision with."""
 
-    def __init__(self, ctx: ReviewContext, phase_id: str) -> None:
+    def __init__(self, ctx: ReviewContext | EditSession, phase_id: str) -> None:
         super().__init__(**plain_kw(w.VBox, "ew-signoff-panel"))
-        self.ctx = ctx
+        self.ctx = ctx = as_context(ctx)
         self.phase_id = phase_id
         self.phase = ctx.bank.phase(phase_id)
         self.state_html = html_block("")
@@ -574,9 +583,9 @@ def _revisions(revs: tuple[int, ...]) -> str:
 class ChangesView(w.HTML):
     """What changed in a phase since its last sign-off, field by field, as word diffs."""
 
-    def __init__(self, ctx: ReviewContext, phase_id: str) -> None:
+    def __init__(self, ctx: ReviewContext | EditSession, phase_id: str) -> None:
         super().__init__(**plain_kw(w.HTML, "ew-changes"))
-        self.ctx = ctx
+        self.ctx = ctx = as_context(ctx)
         self.phase_id = phase_id
         self.changes: list[review.FieldChange] | None = None
         ctx.subscribe(lambda _reloaded: self.update())
@@ -648,9 +657,9 @@ def _review_entry_label(path: str, entry: dict[str, Any], ctx: ReviewContext) ->
 class HistoryView(w.VBox):
     """The change history, newest first, filtered by phase; earlier values can be restored."""
 
-    def __init__(self, ctx: ReviewContext) -> None:
+    def __init__(self, ctx: ReviewContext | EditSession) -> None:
         super().__init__(**plain_kw(w.VBox, "ew-history"))
-        self.ctx = ctx
+        self.ctx = ctx = as_context(ctx)
         self.limit = HISTORY_PAGE
         self.phase = w.Dropdown(
             description="Show changes to",
@@ -888,9 +897,9 @@ def action_plan_html(
 class ActionPlanView(w.HTML):
     """The project's action plan: a table of every further-work action and a CSV download."""
 
-    def __init__(self, ctx: ReviewContext) -> None:
+    def __init__(self, ctx: ReviewContext | EditSession) -> None:
         super().__init__(**plain_kw(w.HTML, "ew-actions"))
-        self.ctx = ctx
+        self.ctx = ctx = as_context(ctx)
         ctx.subscribe(lambda _reloaded: self.update())
         self.update()
 
