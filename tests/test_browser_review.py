@@ -23,6 +23,7 @@ from tests.test_browser import (
     screenshot_view,
     wait_for_disk,
 )
+from workbook import review
 from workbook.demo import create_demo
 
 PROJECT = "review-flow"
@@ -180,6 +181,15 @@ def test_challenge_reply_resolve_sign_off_and_out_of_date(voila_server, browser)
         expect(changes.locator("ins", has_text="Updated after the review.")).to_be_visible()
         develop.scroll_into_view_if_needed()
         screenshot_view(rv, "04-review-out-of-date")
+
+        # 6. The action plan downloads as CSV.
+        with rv.expect_download() as download_info:
+            _press_on(rv, rv.get_by_role("link", name="Download the action plan (CSV)"))
+        download = download_info.value
+        assert download.suggested_filename == f"{PROJECT}-actions.csv"
+        rows = download.path().read_text(encoding="utf-8").splitlines()
+        assert rows[0] == "question,phase,action,owner,due,status,overdue"
+        assert len(rows) == 1 + len(review.action_plan(store.open(PROJECT)))
         rv.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
         _axe(rv, "04-review-flow")
         _axe(au, "02-develop-with-comments")
