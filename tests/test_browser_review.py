@@ -97,7 +97,9 @@ def test_challenge_reply_resolve_sign_off_and_out_of_date(voila_server, browser)
 
         # 2. Approval is refused while the challenge is open; the message names it.
         develop = _signoff_panel(rv, "Develop phase")
-        expect(develop.get_by_label("Decision on the Develop phase")).to_have_value("Approved")
+        decision = develop.get_by_label("Decision on the Develop phase")
+        expect(decision).to_have_value("Choose a decision")
+        decision.select_option(label="Approved")
         _press_on(rv, develop.get_by_role("button", name="Record sign-off of the Develop phase"))
         alert = develop.locator(".ew-refused[role=alert]")
         expect(alert).to_be_visible()

@@ -98,6 +98,10 @@ def test_every_input_has_a_visible_label(blank_store):
         "Your reply to comment 1 on Explore phase checklist item 1"
     )
     panel = SignOffPanel(_ctx(blank_store), "develop")
+    assert panel.decision.value == ""  # nothing is approved by default
+    panel.record_button.click()
+    assert "Not recorded: choose a decision first." in panel.message.value
+    assert blank_store.open("p").review.signoffs.develop is None
     for control in (panel.decision, panel.reviewer, panel.role, panel.conditions):
         assert control.description.strip()
         assert "ew-stacked" in control._dom_classes  # the label sits above the control
@@ -438,3 +442,16 @@ def test_views_also_take_an_editing_session(blank_store):
     assert _only_thread(blank_store).author == "Ann"
     assert session.workbook.revision == blank_store.open("p").revision  # refreshed
     assert "not signed off yet" in SignOffPanel(session, "explore").state_html.value
+
+
+def test_a_sign_off_of_an_old_reading_is_recorded_but_shown_out_of_date(blank_store):
+    reviewer = ReviewPage(blank_store, "p", "Sam")  # reads revision 1
+    author = PhaseWorkbook(EditSession(blank_store, "p", user="Ann"), "develop")
+    author.question("q6").response.value = "Written while the reviewer was reading."
+    panel = reviewer.signoffs["develop"]
+    panel.decision.value = "approved"
+    panel.record_button.click()
+    record = blank_store.open("p").review.signoffs.develop
+    assert record.revision == 1  # what the reviewer read, not the newer revision
+    assert "The phase has changed since then: reload to see the changes." in panel.message.value
+    assert "Out of date: changed since revision 1" in panel.state_html.value

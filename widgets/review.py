@@ -29,6 +29,7 @@ from workbook.store import Store
 log = logging.getLogger("ethics-workbook")
 
 DASH = "\u2013"
+CHOOSE = "Choose a decision"
 HISTORY_PAGE = 25
 """History entries shown at first, and added by each "Show more"."""
 
@@ -452,8 +453,8 @@ class SignOffPanel(w.VBox):
         self.refused = html_block("")
         self.decision = w.Dropdown(
             description=f"Decision on the {self.phase.title}",
-            options=[(label, d.value) for d, label in DECISION_LABELS.items()],
-            value=Decision.approved.value,
+            options=[(CHOOSE, "")] + [(label, d.value) for d, label in DECISION_LABELS.items()],
+            value="",  # a decision is chosen on purpose, never by default
             **stacked_kw(w.Dropdown, "20em"),
         )
         self.reviewer = w.Text(
@@ -516,6 +517,10 @@ class SignOffPanel(w.VBox):
     def record(self) -> None:
         ctx = self.ctx
         self.refused.value = ""
+        if not self.decision.value:
+            self.message.value = _alert("Not recorded: choose a decision first.")
+            self.decision.focus()
+            return
         decision = Decision(self.decision.value)
 
         refused: list[review.SignOffRefused] = []
@@ -537,7 +542,10 @@ class SignOffPanel(w.VBox):
                 refused.append(exc)
                 return ""
             ctx.saved(saved)
-            return f"Recorded: {decision.label}, for revision {ctx.shown_revision}."
+            done = f"Recorded: {decision.label}, for revision {ctx.shown_revision}."
+            if review.signoff_state(saved, self.phase_id).status == "out_of_date":
+                done += " The phase has changed since then: reload to see the changes."
+            return done
 
         _attempt(self.message, "Not recorded", act)
         if refused:
