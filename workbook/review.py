@@ -813,13 +813,17 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _local(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.astimezone()
+
+
 def format_date(value: datetime | str | None) -> str:
     """``3 Nov 2026`` in local time."""
     if value is None:
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    local = value.astimezone()
+    local = _local(value)
     return f"{local.day} {local:%b %Y}"
 
 
@@ -827,9 +831,7 @@ def format_time(value: datetime | str | None) -> str:
     """``3 Nov 2026 14:02`` in local time."""
     if value is None:
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    local = value.astimezone()
+    local = _local(value)
     return f"{local.day} {local:%b %Y %H:%M}"
 
 
