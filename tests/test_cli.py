@@ -167,6 +167,21 @@ def _reviewed_demo(workspace: Path) -> None:
     )
 
 
+def test_status_shows_sign_offs_open_challenges_and_overdue_actions(tmp_path):
+    from workbook import review
+    from workbook.store import Store
+
+    _reviewed_demo(tmp_path)
+    review.add_comment(
+        Store(tmp_path), "demo", target="q7", kind="challenge", text="Is it fair?", user="sam"
+    )
+    out = run("status", "demo", workspace=tmp_path).stdout
+    review_part = out.split("Oversight review", 1)[1]
+    assert "Explore phase: Out of date: changed since revision 4" in review_part
+    assert "Develop phase: Not signed off yet; 1 open challenge\n" in review_part
+    assert "Implement phase: Not signed off yet\n" in review_part
+
+
 def test_history_lists_every_revision_with_who_and_labels(tmp_path):
     _reviewed_demo(tmp_path)
     out = run("history", "demo", workspace=tmp_path).stdout

@@ -173,6 +173,31 @@ def status(ctx: click.Context, project: str) -> None:
             if qp.status.value == "not_started" and qp.answered:
                 label = "Answered, status not set"
             click.echo(f"  {q.number:>2}. {label:<26} {_clip(q.text, 60)}")
+    _echo_review(wb, bank)
+
+
+def _echo_review(wb: Any, bank: Any) -> None:
+    """Sign-off and open challenges per phase, and overdue actions, under `status`."""
+    from workbook import review
+
+    click.echo("")
+    click.echo(click.style("Oversight review", bold=True))
+    for phase in bank.phases:
+        state = review.signoff_state(wb, phase.id)
+        line = state.summary
+        if state.status == "out_of_date":
+            line = click.style(line, fg="red")
+        challenges = len(review.open_challenges(wb, phase.id, bank))
+        more = (
+            f"; {challenges} open challenge{'s' if challenges != 1 else ''}" if challenges else ""
+        )
+        click.echo(f"  {phase.title}: {line}{more}")
+    overdue = review.overdue_actions(wb)
+    if overdue:
+        click.echo(
+            f"  {len(overdue)} further-work action{'s are' if len(overdue) > 1 else ' is'} "
+            f"overdue: see `workbook actions {wb.project.id} --overdue`"
+        )
 
 
 @cli.command()
