@@ -85,8 +85,14 @@ def _guard(build: Callable[[], w.Widget], start_link: str) -> w.Widget:
         )
 
 
-def phase_page(phase_id: str, project: str | None = None, workspace: str | Path | None = None):
-    """The page for one phase of ``project`` (the URL's ``?project=`` wins in Voilà)."""
+def _project_page(
+    project: str | None,
+    workspace: str | Path | None,
+    make: Callable[[Store, str, str], w.Widget],
+    *,
+    action: str = "edit",
+) -> w.Widget:
+    """A page of one project for one user: the URL's ``?project=`` wins in Voilà."""
     params = request_params()
     project_id = params.get("project") or project or ""
     start = (
@@ -100,40 +106,30 @@ def phase_page(phase_id: str, project: str | None = None, workspace: str | Path 
         info = store.open(project_id).project  # fail early, before asking for a name
 
         def for_user(user: str) -> w.Widget:
-            return _guard(
-                lambda: PhaseWorkbook(EditSession(store, project_id, user=user), phase_id), start
-            )
-
-        return _with_user(params, for_user, editing=f"{info.tool_name} ({info.local_authority})")
-
-    return _guard(build, start)
-
-
-def review_page(project: str | None = None, workspace: str | Path | None = None):
-    """The oversight review page of ``project`` (the URL's ``?project=`` wins in Voilà)."""
-    params = request_params()
-    project_id = params.get("project") or project or ""
-    start = (
-        page_link(START_PAGE, project_id, clean_name(params.get("user")))
-        if project_id
-        else START_PAGE
-    )
-
-    def build() -> w.Widget:
-        store = Store(workspace)
-        info = store.open(project_id).project  # fail early, before asking for a name
-
-        def for_user(user: str) -> w.Widget:
-            return _guard(lambda: ReviewPage(store, project_id, user), start)
+            return _guard(lambda: make(store, project_id, user), start)
 
         return _with_user(
             params,
             for_user,
             editing=f"{info.tool_name} ({info.local_authority})",
-            action="review",
+            action=action,
         )
 
     return _guard(build, start)
+
+
+def phase_page(phase_id: str, project: str | None = None, workspace: str | Path | None = None):
+    """The page for one phase of ``project`` (the URL's ``?project=`` wins in Voilà)."""
+    return _project_page(
+        project,
+        workspace,
+        lambda store, pid, user: PhaseWorkbook(EditSession(store, pid, user=user), phase_id),
+    )
+
+
+def review_page(project: str | None = None, workspace: str | Path | None = None):
+    """The oversight review page of ``project`` (the URL's ``?project=`` wins in Voilà)."""
+    return _project_page(project, workspace, ReviewPage, action="review")
 
 
 def start_page(project: str | None = None, workspace: str | Path | None = None):
