@@ -556,16 +556,10 @@ def diff_html(ops: list[list[str]]) -> str:
     """Word-diff runs as HTML: removed words in ``<del>``, added in ``<ins>``."""
     import nh3
 
-    out = []
-    for op, text in ops:
-        t = _breaks_html(text)
-        if op == "equal":
-            out.append(t)
-        elif op == "delete":
-            out.append(f'<del class="wb-del" title="removed">{t}</del>')
-        else:
-            out.append(f'<ins class="wb-ins" title="added">{t}</ins>')
-    return nh3.clean("".join(out), tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES)
+    from workbook.review import diff_ops_html
+
+    html_text = diff_ops_html(ops, text_html=_breaks_html)
+    return nh3.clean(html_text, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES)
 
 
 def _changes_html(ph: dict[str, Any]) -> str:

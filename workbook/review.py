@@ -23,7 +23,7 @@ import io
 import json
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Literal
@@ -506,43 +506,26 @@ def _field_order(bank: Bank) -> list[str]:
 
 
 def value_at(store: Store, project_id: str, path: str, revision: int) -> Any:
-    """The value ``path`` had at ``revision`` (after that revision's save)."""
-    current = store.open(project_id)
+    """The value ``path`` had at ``revision`` (after that revision's save).
+
+    None for an entry (a comment thread, a reply) that did not exist yet.
+    """
+    then = workbook_at(store, project_id, revision).to_data()
+    try:
+        return get_path(then, path)
+    except KeyError:
+        if path.startswith("review.threads."):
+            return None
+        raise WorkbookError(f"unknown field {path!r}", field=path) from None
+
+
+def _check_revision(current: WorkbookBase, revision: int) -> None:
     if revision < 1 or revision > current.revision:
         raise WorkbookError(
-            f"revision {revision} does not exist; project {project_id!r} is at revision "
-            f"{current.revision}",
+            f"revision {revision} does not exist; project {current.project.id!r} is at "
+            f"revision {current.revision}",
             field="revision",
         )
-    try:
-        value = get_path(current.to_data(), path)
-    except KeyError:
-        raise WorkbookError(f"unknown field {path!r}", field=path) from None
-    # Walk back from now: undo every change to the field made after ``revision``.
-    for e in reversed(saved_entries(store, project_id)):
-        if e["revision"] <= revision:
-            break
-        if e.get("path") == path:
-            value = e.get("old")
-        elif path.startswith(e.get("path", "") + ".") and isinstance(e.get("old"), dict):
-            try:
-                value = get_path(e["old"], path[len(e["path"]) + 1 :])
-            except KeyError:
-                value = None
-        elif e.get("path", "").startswith(path + ".") and isinstance(value, dict):
-            value = json.loads(json.dumps(value))
-            _set_nested(value, e["path"][len(path) + 1 :], e.get("old"))
-    return value
-
-
-def _set_nested(data: dict[str, Any], path: str, value: Any) -> None:
-    *parents, last = path.split(".")
-    node = data
-    for key in parents:
-        node = node.setdefault(key, {})
-    if value is None and last not in node:
-        return
-    node[last] = value
 
 
 def workbook_at(store: Store, project_id: str, revision: int) -> WorkbookBase:
@@ -550,12 +533,7 @@ def workbook_at(store: Store, project_id: str, revision: int) -> WorkbookBase:
     from workbook.model import Workbook
 
     current = store.open(project_id)
-    if revision < 1 or revision > current.revision:
-        raise WorkbookError(
-            f"revision {revision} does not exist; project {project_id!r} is at revision "
-            f"{current.revision}",
-            field="revision",
-        )
+    _check_revision(current, revision)
     data = current.to_data()
     for e in reversed(saved_entries(store, project_id)):
         if e["revision"] <= revision:
@@ -664,11 +642,28 @@ def word_diff(old: str | None, new: str | None) -> list[DiffOp]:
     return ops
 
 
-def word_diff_html(old: str | None, new: str | None) -> str:
-    """Escaped HTML with ``<del>`` and ``<ins>``; line breaks kept."""
+def word_diff_html(
+    old: str | None,
+    new: str | None,
+    *,
+    text_html: Callable[[str], str] | None = None,
+) -> str:
+    """Escaped HTML with ``<del>`` and ``<ins>``.
+
+    ``text_html`` turns a run of text into escaped HTML; by default line breaks are kept
+    as ``<br>`` (the report passes one that follows how markdown reads them).
+    """
+    return diff_ops_html(word_diff(old, new), text_html=text_html)
+
+
+def diff_ops_html(
+    ops: Iterable[tuple[str, str] | list[str]], *, text_html: Callable[[str], str] | None = None
+) -> str:
+    """Word-diff runs as HTML: removed words in ``<del>``, added in ``<ins>``."""
+    render = text_html or (lambda text: html.escape(text).replace("\n", "<br>"))
     out = []
-    for op, text in word_diff(old, new):
-        t = html.escape(text).replace("\n", "<br>")
+    for op, text in ops:
+        t = render(text)
         if op == "equal":
             out.append(t)
         elif op == "delete":
