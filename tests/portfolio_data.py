@@ -19,7 +19,7 @@ from pathlib import Path
 
 from workbook.bank import load_bank
 from workbook.model import Workbook
-from workbook.review import add_comment, set_resolved, sign_off
+from workbook.review import add_comment, incomplete_questions, set_resolved, sign_off
 from workbook.store import ANSWERS_FILE, Store
 
 BANK = load_bank()
@@ -132,6 +132,7 @@ def make_project(
                 if decision == "approved_with_conditions"
                 else "",
                 user="Sam Patel",
+                confirm_incomplete=incomplete_questions(store.open(pid), phase.id),
             )
             made.signed.setdefault(pid, set()).add(phase.id)
 
@@ -150,7 +151,7 @@ def make_project(
             role="Oversight group",
         )
         if done or rng.random() < 0.4:
-            set_resolved(store, pid, tid, True, user="author")
+            set_resolved(store, pid, tid, True, user="Reviewer", reviewer=True)
 
     # Make some sign-offs out of date: edit the phase after it was signed.
     for phase_id in sorted(made.signed.get(pid, ())):

@@ -20,7 +20,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.conftest import REPO
-from tests.servers import SCREENSHOTS, Server
+from tests.servers import SCREENSHOTS, Server, as_user
 from workbook.bank import load_bank
 from workbook.demo import create_demo
 
@@ -172,7 +172,8 @@ def test_phase_page_saves_an_answer_and_a_checklist_status(voila_server, page, c
     assert phase.questions[0].number == case.question
     qid = phase.questions[0].id
     project = new_project(voila_server, f"save-{case.phase_id}")
-    open_app(page, voila_server.url(case.page, project=project, user="Tester"))
+    as_user(page, voila_server, "Tester")
+    open_app(page, voila_server.url(case.page, project=project))
 
     answer_box = page.get_by_label(f"Your answer to question {case.question}", exact=True)
     checklist_status = page.get_by_label(f"1. {item.text}", exact=True)
@@ -240,10 +241,15 @@ def test_name_prompt_by_keyboard_then_edits_record_the_name(voila_server, page):
     page.wait_for_selector(".ew-question", state="visible", timeout=LOAD_TIMEOUT_MS)
     expect(page.locator(".ew-hint", has_text="Editing as Sam Patel.")).to_be_visible()
     expect(page.get_by_role("heading", name="Who is editing?")).to_have_count(0)
-    # Links to the other pages carry the name, so the prompt is not shown again there.
+    # Links carry no name (a forwarded link must not lend it); the browser session keeps it.
     nav = page.get_by_role("navigation", name="Workbook pages")
     expect(nav.get_by_role("link", name="Develop phase")).to_have_attribute(
-        "href", re.compile(r"user=Sam\+Patel")
+        "href", "02-develop.ipynb?project=" + project
+    )
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    assert cookies.get("ew_user") == "Sam%20Patel"
+    assert not any(
+        c.get("expires", -1) > 0 for c in page.context.cookies() if c["name"] == "ew_user"
     )
 
     answer_box = page.get_by_label("Your answer to question 1", exact=True)
@@ -261,7 +267,8 @@ def test_name_prompt_by_keyboard_then_edits_record_the_name(voila_server, page):
 
 def test_keyboard_reaches_every_control_with_a_visible_focus_indicator(voila_server, page):
     project = new_project(voila_server, "keys")
-    open_app(page, voila_server.url("01-explore.ipynb", project=project, user="Kim"))
+    as_user(page, voila_server, "Kim")
+    open_app(page, voila_server.url("01-explore.ipynb", project=project))
     phase = BANK.phase("explore")
     nav_links = ["Start", "Explore phase", "Develop phase", "Implement phase"]
     checklist = [f"{n}. {item.text}" for n, item in enumerate(phase.checklist, start=1)]
@@ -340,7 +347,8 @@ def test_at_200_percent_zoom_nothing_scrolls_sideways(voila_server, browser):
     ctx = browser.new_context(viewport={"width": 640, "height": 800}, device_scale_factor=2)
     try:
         page = ctx.new_page()
-        open_app(page, voila_server.url("01-explore.ipynb", project="zoom", user="Zed"))
+        as_user(page, voila_server, "Zed")
+        open_app(page, voila_server.url("01-explore.ipynb", project="zoom"))
         overflow = page.evaluate(
             """() => {
               const box = document.getElementById('rendered_cells');

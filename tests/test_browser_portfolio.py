@@ -14,7 +14,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.servers import SCREENSHOTS
+from tests.servers import SCREENSHOTS, as_user
 
 LOAD_TIMEOUT_MS = 90_000
 READY = ".ew-pf-table"
@@ -45,7 +45,8 @@ def row(page: Page, project_id: str):
 
 
 def test_portfolio_table_filter_by_keyboard_and_follow_a_link(voila_server, page):
-    open_portfolio(page, voila_server.url("05-portfolio.ipynb", user="Oversight Chair"))
+    as_user(page, voila_server, "Oversight Chair")
+    open_portfolio(page, voila_server.url("05-portfolio.ipynb"))
     expect(page).to_have_title(re.compile("Portfolio"))
     expect(row(page, "demo")).to_be_visible()
     expect(row(page, "blank")).to_be_visible()
@@ -76,9 +77,9 @@ def test_portfolio_table_filter_by_keyboard_and_follow_a_link(voila_server, page
     expect(row(page, "blank")).to_be_visible()
 
     # Follow the blank project's Explore link: the phase page opens for that project,
-    # with the user's name carried over (no name prompt).
+    # and the name given in this browser session is kept (no name prompt).
     link = row(page, "blank").locator('a[href^="01-explore.ipynb"]')
-    expect(link).to_have_attribute("href", "01-explore.ipynb?project=blank&user=Oversight+Chair")
+    expect(link).to_have_attribute("href", "01-explore.ipynb?project=blank")
     link.focus()
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"01-explore\.ipynb\?project=blank"))

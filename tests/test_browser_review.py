@@ -14,6 +14,7 @@ import re
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from tests.servers import as_user
 from tests.test_browser import (
     AXE_ALLOWED,
     AXE_REPORTS,
@@ -65,9 +66,8 @@ def test_challenge_reply_resolve_sign_off_and_out_of_date(voila_server, browser)
     author_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         rv = reviewer_ctx.new_page()
-        open_app(
-            rv, voila_server.url("04-review.ipynb", project=PROJECT, user="Reviewer"), REVIEW_READY
-        )
+        as_user(rv, voila_server, "Reviewer")
+        open_app(rv, voila_server.url("04-review.ipynb", project=PROJECT), REVIEW_READY)
         expect(rv.get_by_role("heading", name=re.compile("Question 7"))).to_be_visible()
 
         # 1. The reviewer challenges question 7, by keyboard.
@@ -110,7 +110,8 @@ def test_challenge_reply_resolve_sign_off_and_out_of_date(voila_server, browser)
 
         # 3. The author sees the challenge on the develop page, and replies.
         au = author_ctx.new_page()
-        open_app(au, voila_server.url("02-develop.ipynb", project=PROJECT, user="Author"))
+        as_user(au, voila_server, "Author")
+        open_app(au, voila_server.url("02-develop.ipynb", project=PROJECT))
         banner = au.locator(".ew-banner")
         expect(banner).to_contain_text("1 open challenge")
         expect(au.locator(".ew-thread", has_text=CHALLENGE)).to_be_visible()
@@ -204,9 +205,8 @@ def test_review_page_at_200_percent_zoom_does_not_scroll_sideways(voila_server, 
     ctx = browser.new_context(viewport={"width": 640, "height": 800}, device_scale_factor=2)
     try:
         page = ctx.new_page()
-        open_app(
-            page, voila_server.url("04-review.ipynb", project="demo", user="Zed"), REVIEW_READY
-        )
+        as_user(page, voila_server, "Zed")
+        open_app(page, voila_server.url("04-review.ipynb", project="demo"), REVIEW_READY)
         overflow = page.evaluate(
             """() => {
               const box = document.getElementById('rendered_cells');

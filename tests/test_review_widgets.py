@@ -191,8 +191,22 @@ def test_an_author_sees_a_challenge_on_the_phase_page_and_replies(blank_store):
     assert blank_store.open("p").answers.q7.response == "Tested with and without housing data."
     assert not session.conflicts
 
+    # An author cannot resolve the reviewer's challenge with one click: it holds up approval.
+    assert box.resolve_button.description == "Reply and mark resolved"
     box.resolve_button.click()
-    assert _only_thread(blank_store).resolved
+    assert not _only_thread(blank_store).resolved
+    assert "Not resolved" in box.message.value
+    assert 'role="alert"' in box.message.value
+    # With a reason in the reply box, the reply is kept and the thread resolved together.
+    box.reply_text.value = "Retested: the gap is under 1 point."
+    box.resolve_button.click()
+    thread = _only_thread(blank_store)
+    assert thread.resolved
+    assert thread.resolved_by == "Ann"
+    texts = sorted(r.text for r in thread.replies.values())
+    assert texts == ["Retested: the gap is under 1 point.", "Yes: see the fairness report."]
+    assert box.reply_text.value == ""
+    assert "Resolved by Ann" in box.body.value
     assert "No open challenges" in page.banner.value
 
 
@@ -206,14 +220,30 @@ def test_sign_off_then_an_edit_puts_it_out_of_date(blank_store):
     panel.role.value = "Chair"
     panel.decision.value = "approved"
     panel.record_button.click()
+    # none of its 6 questions is complete: nothing is recorded until that is confirmed
+    assert blank_store.open("p").review.signoffs.develop is None
+    assert "6 of the 6 questions" in panel.message.value
+    assert 'role="alert"' in panel.message.value
+    assert panel.confirm.layout.display == "flex"
+    assert "although 6 of its 6 questions are not complete" in panel.confirm.description
+    panel.confirm.value = True
+    panel.record_button.click()
     signed = blank_store.open("p")
     record = signed.review.signoffs.develop
+    assert record.incomplete_questions == 6
+    assert "Approved with 6 questions incomplete by Sam Patel" in panel.state_html.value
+    assert "Recorded: Approved with 6 questions incomplete, for revision 1" in panel.message.value
+    # recorded: the form is cleared, so a second click cannot record it again
+    assert panel.decision.value == ""
+    assert panel.confirm.layout.display == "none"
+    panel.record_button.click()
+    assert "choose a decision first" in panel.message.value
+    assert blank_store.open("p").revision == signed.revision
     assert record.decision.value == "approved"
     assert record.reviewer == "Sam Patel"
     assert record.role == "Chair"
     assert record.revision == 1  # the revision the reviewer was shown
-    assert "Recorded: Approved" in panel.message.value
-    assert "Approved by Sam Patel (Chair)" in panel.state_html.value
+    assert "Approved with 6 questions incomplete by Sam Patel (Chair)" in panel.state_html.value
     assert "ew-signoff-current" in panel.state_html.value
 
     author = PhaseWorkbook(EditSession(blank_store, "p", user="Ann"), "develop")
@@ -265,6 +295,9 @@ def test_approval_is_refused_while_a_challenge_is_open(blank_store):
     panel.record_button.click()  # conditions missing
     assert "Not recorded: approved with conditions needs the conditions" in panel.message.value
     panel.conditions.value = "Re-run the bias tests before beta."
+    panel.record_button.click()
+    assert "6 of the 6 questions" in panel.message.value  # confirm the incomplete phase
+    panel.confirm.value = True
     panel.record_button.click()
     record = blank_store.open("p").review.signoffs.develop
     assert record.decision.value == "approved_with_conditions"
@@ -361,7 +394,8 @@ def test_action_plan_lists_every_action_and_the_csv_link_decodes(demo_store):
 def test_start_page_links_to_review_portfolio_and_shows_the_action_plan(demo_store):
     page = StartPage(demo_store, user="Ann", project_id="demo")
     html = page.phases.value
-    assert "04-review.ipynb?project=demo&amp;user=Ann" in html
+    assert "04-review.ipynb?project=demo\"" in html
+    assert "user=" not in html
     assert "05-portfolio.ipynb" in html
     assert 'id="action-plan"' in html
     assert "Sign-off: Not signed off yet" in html
@@ -410,21 +444,25 @@ def test_review_page_escapes_answers_and_reloads_others_edits(demo_store):
 
 def test_review_page_entry_reads_the_query_and_asks_for_a_name(blank_store, monkeypatch):
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
-    monkeypatch.setenv("QUERY_STRING", "project=p&user=Sam%20Patel")
+    monkeypatch.setenv("QUERY_STRING", "project=p&user=Mallory")
+    monkeypatch.setenv("HTTP_COOKIE", "ew_user=Sam%20Patel")
     page = review_page(project="ignored", workspace=blank_store.root)
-    assert isinstance(page.children[0], ReviewPage)
-    assert page.children[0].ctx.user == "Sam Patel"
+    status, reviewer = page.children
+    assert isinstance(reviewer, ReviewPage)
+    assert reviewer.ctx.user == "Sam Patel"
 
-    monkeypatch.setenv("QUERY_STRING", "project=p")
+    monkeypatch.setenv("QUERY_STRING", "project=p&user=Mallory")
+    monkeypatch.delenv("HTTP_COOKIE")
     page = review_page(workspace=blank_store.root)
-    prompt = page.children[0]
+    status, prompt = page.children
     assert isinstance(prompt, UserNamePrompt)
     assert "Who is reviewing?" in prompt.children[0].value
     prompt.name.value = "Kim"
     prompt.go.click()
-    assert page.children[0].ctx.user == "Kim"
+    assert page.children[1].ctx.user == "Kim"
+    assert status.user_cookie == "Kim"
 
-    monkeypatch.setenv("QUERY_STRING", "project=..%2Fetc&user=x")
+    monkeypatch.setenv("QUERY_STRING", "project=..%2Fetc")
     page = review_page(workspace=blank_store.root)
     assert "Project not found" in page.value
 
@@ -449,7 +487,7 @@ def test_a_sign_off_of_an_old_reading_is_recorded_but_shown_out_of_date(blank_st
     author = PhaseWorkbook(EditSession(blank_store, "p", user="Ann"), "develop")
     author.question("q6").response.value = "Written while the reviewer was reading."
     panel = reviewer.signoffs["develop"]
-    panel.decision.value = "approved"
+    panel.decision.value = "not_approved"
     panel.record_button.click()
     record = blank_store.open("p").review.signoffs.develop
     assert record.revision == 1  # what the reviewer read, not the newer revision

@@ -109,7 +109,7 @@ def _raw_get(server: Server, path: str, follow: int = 3) -> tuple[int, str, list
     while True:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
-            conn.request("GET", path)
+            conn.request("GET", path, headers={"Authorization": f"token {server.token}"})
             resp = conn.getresponse()
             body = resp.read().decode("utf-8", "replace")
             status, location = resp.status, resp.getheader("Location")
@@ -267,7 +267,7 @@ BAD_PROJECTS = {
 @pytest.mark.parametrize("project", BAD_PROJECTS.values(), ids=BAD_PROJECTS.keys())
 def test_bad_project_shows_a_friendly_message(voila_server, browser, project):
     before = _snapshot(voila_server.workspace)
-    url = voila_server.url("01-explore.ipynb", project=project, user="Tester")
+    url = voila_server.url("01-explore.ipynb", project=project)
     with _browser_page(browser, voila_server, url, ".ew-message") as (page, status, dialogs, req):
         assert status == 200
         message = page.inner_text(".ew-message")
@@ -474,7 +474,10 @@ def test_kernel_ignores_execute_request(voila_server, tmp_path, protocol, channe
     # messages in order, so an execute_reply would come before the kernel_info_reply.
     info = _message("kernel_info_request", {}, session, channel)
     port = urlsplit(voila_server.base_url).port
-    url = f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?session_id={session}"
+    url = (
+        f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels"
+        f"?session_id={session}&token={voila_server.token}"
+    )
     received = _run(_converse, url, protocol, [execute, info], "kernel_info_reply")
 
     types = [(m["header"]["msg_type"], m["parent_header"].get("msg_type")) for m in received]
@@ -492,7 +495,10 @@ def test_kernel_websocket_answers_widget_messages(voila_server):
     session = uuid.uuid4().hex
     ask = _message("comm_info_request", {"target_name": "jupyter.widget"}, session)
     port = urlsplit(voila_server.base_url).port
-    url = f"ws://127.0.0.1:{port}/api/kernels/{_kernel_id(html)}/channels?session_id={session}"
+    url = (
+        f"ws://127.0.0.1:{port}/api/kernels/{_kernel_id(html)}/channels"
+        f"?session_id={session}&token={voila_server.token}"
+    )
     received = _run(_converse, url, "json", [ask], "comm_info_reply")
     (reply,) = [m for m in received if m["header"]["msg_type"] == "comm_info_reply"]
     assert reply["content"]["status"] == "ok"
@@ -571,19 +577,14 @@ def test_notebooks_and_answers_are_not_served(voila_server):
     assert problems == []
 
 
-def test_contents_api_lists_metadata_only(voila_server):
-    """Voilà's tree view lists the notebooks; it never sends their cells or other files."""
+def test_file_list_and_contents_api_are_not_served(voila_server):
+    """Voilà's file list and its contents API are not part of the app: `/voila/tree` goes to
+    the start page and the contents API is not there (nothing lists the notebooks)."""
     for path in ("/voila/api/contents/01-explore.ipynb?content=1", "/voila/api/contents"):
-        status, body, _ = _raw_get(voila_server, path)
-        assert status == 200, path
-        model = json.loads(body)
+        status, body, _ = _raw_get(voila_server, path, follow=0)
+        assert status == 404, path
         assert not SECRETS.search(body), path
-        contents = model["content"] if isinstance(model["content"], list) else [model]
-        assert all(m.get("content") is None for m in contents if m["type"] == "notebook")
-        names = {m["name"] for m in contents}
-        assert all(name.endswith(".ipynb") for name in names), names  # only notebooks
-        assert "workbook.json" not in body
-        assert "voila.json" not in body
+        assert "01-explore" not in body
 
 
 def _serve(tmp_path: Path, *args: str, env_token: str | None = None):
@@ -652,16 +653,18 @@ def test_serve_with_a_token_requires_it(tmp_path):
     create_demo(Store(workspace), project_id="demo", user="setup")
     token = uuid.uuid4().hex
     server = start_server(
-        workspace, tmp_path / "voila.log", ("--host", "0.0.0.0", "--token", token)
+        workspace,
+        tmp_path / "voila.log",
+        ("--host", "0.0.0.0", "--token", token, "--allow-host", "workbook.test"),
     )
     try:
         port = urlsplit(server.base_url).port
         page = f"/voila/render/00-start.ipynb?{urlencode(QUERY)}"
 
-        def raw(path: str) -> tuple[int, str | None, str]:
+        def raw(path: str, headers: dict | None = None) -> tuple[int, str | None, str]:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             try:
-                conn.request("GET", path)
+                conn.request("GET", path, headers=headers or {})
                 resp = conn.getresponse()
                 return (
                     resp.status,
@@ -671,7 +674,7 @@ def test_serve_with_a_token_requires_it(tmp_path):
             finally:
                 conn.close()
 
-        for path in (page, page + "&token=" + "0" * 32, "/voila/tree", "/voila/api/contents"):
+        for path in (page, page + "&token=" + "0" * 32, "/api/kernels"):
             status, location, body = raw(path)
             assert status in (302, 403), (path, status)
             if status == 302:
@@ -679,7 +682,10 @@ def test_serve_with_a_token_requires_it(tmp_path):
             assert WIDGET_VIEW not in body
             assert "jupyter-config-data" not in body
 
-        status, _, html = raw(page + "&token=" + token)
+        # The tokenised address sets the login cookie and drops the token from the address.
+        status, location, _ = raw(page + "&token=" + token)
+        assert (status, location) == (302, page)
+        status, _, html = raw(page, {"Authorization": f"token {token}"})
         assert status == 200
         assert any(WIDGET_VIEW in o.get("data", {}) for o in _cell_outputs(html))
         kernel_id = _kernel_id(html)

@@ -148,8 +148,7 @@ def test_save_indicator_says_saved_with_the_time(blank_store):
     page = _page(blank_store, "explore")
     page.question("q1").response.value = "x"
     assert page.save_indicator.kind == "saved"
-    assert "Saved " in page.save_indicator.value
-    assert 'role="status"' in page.save_indicator.value
+    assert "Saved " in page.save_indicator.text
 
 
 def test_edits_to_different_questions_in_two_tabs_both_survive(blank_store):
@@ -245,7 +244,7 @@ def test_an_invalid_edit_shows_an_error_and_keeps_the_file(blank_store):
     before = blank_store.answers_path("p").read_bytes()
     page.question("q1").response.value = "x" * 100_001
     assert page.save_indicator.kind == "error"
-    assert "100000" in page.save_indicator.value
+    assert "100000" in page.save_indicator.text
     assert blank_store.answers_path("p").read_bytes() == before
 
 
@@ -262,19 +261,36 @@ def test_user_text_is_escaped_in_the_page(store):
 # ---- pages, as the notebooks call them
 
 
-def test_phase_page_reads_project_and_user_from_the_voila_query(blank_store, monkeypatch):
-    monkeypatch.setenv("QUERY_STRING", "project=p&user=Sam%20Patel")
+def test_phase_page_takes_the_name_from_the_session_cookie_not_the_address(
+    blank_store, monkeypatch
+):
+    monkeypatch.setenv("QUERY_STRING", "project=p&user=Mallory")
+    monkeypatch.setenv("HTTP_COOKIE", "_xsrf=abc; ew_user=Sam%20Patel; other=1")
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
     page = phase_page("develop", project="ignored", workspace=blank_store.root)
-    assert isinstance(page.children[0], PhaseWorkbook)
-    assert page.children[0].session.user == "Sam Patel"
+    (workbook_page,) = page.children  # its page status sits in its own status bar
+    assert isinstance(workbook_page, PhaseWorkbook)
+    assert workbook_page.session.user == "Sam Patel"
+    assert "Mallory" not in workbook_page.children[0].value
+    assert "user=" not in workbook_page.children[0].value  # links carry no name
+
+
+def test_a_user_in_the_address_is_never_taken_as_who_is_editing(blank_store, monkeypatch):
+    monkeypatch.setenv("QUERY_STRING", "project=p&user=Mallory")
+    monkeypatch.delenv("HTTP_COOKIE", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    page = phase_page("explore", workspace=blank_store.root)
+    status, prompt = page.children
+    assert isinstance(prompt, UserNamePrompt)
+    assert prompt.name.value == ""
 
 
 def test_phase_page_asks_for_a_name_once(blank_store, monkeypatch):
     monkeypatch.setenv("QUERY_STRING", "project=p")
+    monkeypatch.delenv("HTTP_COOKIE", raising=False)
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
     page = phase_page("explore", workspace=blank_store.root)
-    prompt = page.children[0]
+    status, prompt = page.children
     assert isinstance(prompt, UserNamePrompt)
     assert "Early Help Predictor (Hartmoor)" in prompt.children[0].value
     prompt.go.click()
@@ -283,6 +299,8 @@ def test_phase_page_asks_for_a_name_once(blank_store, monkeypatch):
     prompt.go.click()
     (workbook_page,) = page.children
     assert workbook_page.session.user == "Sam Patel"
+    assert workbook_page.save_indicator is status
+    assert status.user_cookie == "Sam Patel"  # the page script keeps it for this browser session
     workbook_page.question("q1").response.value = "hello"
     assert _disk(blank_store)["answers"]["q1"]["updated_by"] == "Sam Patel"
 
@@ -290,6 +308,7 @@ def test_phase_page_asks_for_a_name_once(blank_store, monkeypatch):
 def test_jupyterhub_user_wins(blank_store, monkeypatch):
     monkeypatch.setenv("JUPYTERHUB_USER", "hub-user")
     monkeypatch.setenv("QUERY_STRING", "project=p&user=someone-else")
+    monkeypatch.setenv("HTTP_COOKIE", "ew_user=someone-else")
     page = phase_page("explore", workspace=blank_store.root)
     assert page.children[0].session.user == "hub-user"
 
@@ -315,11 +334,13 @@ def test_a_corrupt_project_gets_a_message_not_a_traceback(blank_store, monkeypat
 
 
 def test_start_page_lists_projects_and_creates_one(blank_store, monkeypatch):
-    monkeypatch.setenv("QUERY_STRING", "user=Ann")
-    page = start_page(workspace=blank_store.root).children[0]
+    monkeypatch.delenv("QUERY_STRING", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    monkeypatch.setenv("HTTP_COOKIE", "ew_user=Ann")
+    page = start_page(workspace=blank_store.root).children[1]
     assert isinstance(page, StartPage)
     assert [v for _, v in page.picker.options] == ["p"]
-    assert "01-explore.ipynb?project=p&amp;user=Ann" in page.phases.value
+    assert '"01-explore.ipynb?project=p"' in page.phases.value
     page.create_button.click()
     assert "enter the name of the tool" in page.create_message.value
     page.tool_name.value = "Placement Forecast"

@@ -14,12 +14,13 @@ REVIEW_PAGE = "04-review.ipynb"
 PORTFOLIO_PAGE = "05-portfolio.ipynb"
 
 
-def page_link(page: str, project_id: str, user: str | None = None) -> str:
-    """A relative link to another page of the app, for the same project (and user)."""
-    query = {"project": project_id}
-    if user:
-        query["user"] = user
-    return f"{page}?{urlencode(query)}"
+def page_link(page: str, project_id: str) -> str:
+    """A relative link to another page of the app, for the same project.
+
+    Links never carry who the user is: a link can be forwarded, and whoever opens it must
+    not write under the sender's name (see :mod:`widgets.identity`).
+    """
+    return f"{page}?{urlencode({'project': project_id})}"
 
 
 def anchor_id(target: str) -> str:

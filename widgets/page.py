@@ -1,25 +1,26 @@
 """Entry points for the notebooks: build a whole page, or a friendly message instead.
 
-Each notebook calls one function here. In Voilà the project (and the user's name, once
-given) come from the URL query (``?project=<id>&user=<name>``), which is untrusted input:
-the id must be a safe slug and the name is cleaned. With kernel preheating, the query is
+Each notebook calls one function here. In Voilà the project comes from the URL query
+(``?project=<id>``), which is untrusted input: the id must be a safe slug. Who the user is
+never comes from the URL (see :mod:`widgets.identity`). With kernel preheating, the query is
 only known after :func:`widgets.voila_request.wait_for_request` returns.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import ipywidgets as w
 
 from widgets._bind import esc, html_block
-from widgets._links import START_PAGE, page_link
+from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
+from widgets.identity import who_is_this
 from widgets.phase import PhaseWorkbook
-from widgets.project import StartPage, UserNamePrompt, clean_name
+from widgets.project import StartPage, UserNamePrompt
 from widgets.review import ReviewPage
+from widgets.status import PageStatus
 from widgets.voila_request import request_params
 from workbook.errors import ProjectNotFound, UnsafeProjectId, WorkbookError
 from workbook.session import EditSession
@@ -37,24 +38,38 @@ def _message(title: str, body: str, link: str | None = None) -> w.HTML:
 
 
 def _with_user(
-    params: dict[str, str],
-    build: Callable[[str], w.Widget],
+    build: Callable[[str, PageStatus], w.Widget],
     *,
+    page_key: str,
     editing: str = "",
     action: str = "edit",
 ) -> w.Widget:
-    """Build the page for the user: from JupyterHub, the URL, or by asking once."""
-    name = clean_name(os.environ.get("JUPYTERHUB_USER") or params.get("user"))
+    """Build the page for whoever this is (:func:`widgets.identity.who_is_this`), asking
+    their name once per browser session when the server does not know it.
+
+    Every page gets a :class:`PageStatus`: it watches the connection to the kernel and keeps
+    the name in the browser's session cookie. A page with its own save indicator (a phase
+    page) places it; otherwise it goes at the top.
+    """
+    status = PageStatus(page_key=page_key)
     page = w.VBox()
     page.add_class("ew-page")
 
-    def on_name(given: str) -> None:
-        page.children = [build(given)]
+    def on_name(given: str, remember: bool = False) -> None:
+        if remember:
+            status.remember_user(given)
+        content = build(given, status)
+        placed = getattr(content, "save_indicator", None) is status
+        page.children = [content] if placed else [status, content]
 
+    name = who_is_this()
     if name:
         on_name(name)
     else:
-        page.children = [UserNamePrompt(on_name, editing=editing, action=action)]
+        prompt = UserNamePrompt(
+            lambda given: on_name(given, remember=True), editing=editing, action=action
+        )
+        page.children = [status, prompt]
     return page
 
 
@@ -88,29 +103,26 @@ def _guard(build: Callable[[], w.Widget], start_link: str) -> w.Widget:
 def _project_page(
     project: str | None,
     workspace: str | Path | None,
-    make: Callable[[Store, str, str], w.Widget],
+    make: Callable[[Store, str, str, PageStatus], w.Widget],
     *,
+    page: str,
     action: str = "edit",
 ) -> w.Widget:
     """A page of one project for one user: the URL's ``?project=`` wins in Voilà."""
     params = request_params()
     project_id = params.get("project") or project or ""
-    start = (
-        page_link(START_PAGE, project_id, clean_name(params.get("user")))
-        if project_id
-        else START_PAGE
-    )
+    start = page_link(START_PAGE, project_id) if project_id else START_PAGE
 
     def build() -> w.Widget:
         store = Store(workspace)
         info = store.open(project_id).project  # fail early, before asking for a name
 
-        def for_user(user: str) -> w.Widget:
-            return _guard(lambda: make(store, project_id, user), start)
+        def for_user(user: str, status: PageStatus) -> w.Widget:
+            return _guard(lambda: make(store, project_id, user, status), start)
 
         return _with_user(
-            params,
             for_user,
+            page_key=f"{page}?project={project_id}",
             editing=f"{info.tool_name} ({info.local_authority})",
             action=action,
         )
@@ -123,13 +135,22 @@ def phase_page(phase_id: str, project: str | None = None, workspace: str | Path 
     return _project_page(
         project,
         workspace,
-        lambda store, pid, user: PhaseWorkbook(EditSession(store, pid, user=user), phase_id),
+        lambda store, pid, user, status: PhaseWorkbook(
+            EditSession(store, pid, user=user), phase_id, status=status
+        ),
+        page=PHASE_PAGES[phase_id],
     )
 
 
 def review_page(project: str | None = None, workspace: str | Path | None = None):
     """The oversight review page of ``project`` (the URL's ``?project=`` wins in Voilà)."""
-    return _project_page(project, workspace, ReviewPage, action="review")
+    return _project_page(
+        project,
+        workspace,
+        lambda store, pid, user, _status: ReviewPage(store, pid, user),
+        page=REVIEW_PAGE,
+        action="review",
+    )
 
 
 def start_page(project: str | None = None, workspace: str | Path | None = None):
@@ -139,6 +160,9 @@ def start_page(project: str | None = None, workspace: str | Path | None = None):
 
     def build() -> w.Widget:
         store = Store(workspace)
-        return _with_user(params, lambda user: StartPage(store, user=user, project_id=selected))
+        return _with_user(
+            lambda user, _status: StartPage(store, user=user, project_id=selected),
+            page_key=START_PAGE,
+        )
 
     return _guard(build, START_PAGE)

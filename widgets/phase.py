@@ -12,31 +12,27 @@ from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
 from widgets.checklist import ChecklistWidget
 from widgets.question import QuestionWidget
 from widgets.review import ReviewContext, SignOffBanner
+from widgets.status import PageStatus
 from workbook.bank import Bank, load_bank
 from workbook.errors import Conflict
 from workbook.progress import phase_progress
 from workbook.session import EditSession, SaveState
 
 
-class SaveIndicator(w.HTML):
-    """ "Saved 14:02", "Saving…", or the error, announced politely to screen readers."""
+def save_indicator(binder: Binder, status: PageStatus | None = None) -> PageStatus:
+    """The page status showing ``binder``'s session: "Saved 14:02", "Saving…", an error,
+    or "Not saved: 1 incomplete row"; it saves at once when the page is about to close."""
+    status = status or PageStatus()
+    session = binder.session
 
-    def __init__(self, binder: Binder) -> None:
-        super().__init__()
-        self.add_class("ew-save")
-        binder.on_state(self.show)
-        self.show(binder.session.state)
+    def show(state: SaveState) -> None:
+        status.unsaved_labels = [label for row in session.incomplete_rows() for label in row]
+        status.show(state)
 
-    def show(self, state: SaveState) -> None:
-        text = state.message
-        if state.kind == "saved" and state.saved_at is not None:
-            text = f"Saved {state.saved_at:%H:%M}"
-        elif state.kind == "saved":
-            text = "All changes saved"
-        self.kind = state.kind
-        self.value = (
-            f'<p role="status" aria-live="polite" class="ew-save-{state.kind}">{esc(text)}</p>'
-        )
+    binder.on_state(show)
+    status.on_flush(session.flush)
+    show(session.state)
+    return status
 
 
 class ConflictPanel(w.VBox):
@@ -133,7 +129,14 @@ class PhaseProgressView(w.HTML):
 class PhaseWorkbook(w.VBox):
     """One phase: introduction, checklist and questions, with progress and autosave."""
 
-    def __init__(self, session: EditSession, phase_id: str, *, bank: Bank | None = None) -> None:
+    def __init__(
+        self,
+        session: EditSession,
+        phase_id: str,
+        *,
+        bank: Bank | None = None,
+        status: PageStatus | None = None,
+    ) -> None:
         super().__init__()
         self.add_class("ew-phase")
         bank = bank or load_bank(session.workbook.edition)
@@ -143,7 +146,7 @@ class PhaseWorkbook(w.VBox):
         self.phase = phase
         info = session.workbook.project
 
-        self.save_indicator = SaveIndicator(self.binder)
+        self.save_indicator = save_indicator(self.binder, status)
         self.progress = PhaseProgressView(self.binder, bank, phase_id)
         self.conflicts = ConflictPanel(self.binder, bank)
         self.review = ReviewContext.for_session(session, bank)
@@ -154,16 +157,17 @@ class PhaseWorkbook(w.VBox):
 
         current = ' aria-current="page"'
         nav = " ".join(
-            f'<a href="{esc(page_link(page, info.id, session.user))}"'
+            f'<a href="{esc(page_link(page, info.id))}"'
             f"{current if pid == phase_id else ''}>{esc(bank.phase(pid).title)}</a>"
             for pid, page in PHASE_PAGES.items()
         )
         header = html_block(
+            '<a class="ew-skip" href="#questions">Skip to questions</a>'
             f'<p class="ew-kicker">{esc(bank.title)} · {esc(info.local_authority)}</p>'
             f'<p class="ew-project"><strong>{esc(info.tool_name)}</strong></p>'
             f'<nav class="ew-nav" aria-label="Workbook pages">'
-            f'<a href="{esc(page_link(START_PAGE, info.id, session.user))}">Start</a> {nav} '
-            f'<a href="{esc(page_link(REVIEW_PAGE, info.id, session.user))}">Review</a></nav>'
+            f'<a href="{esc(page_link(START_PAGE, info.id))}">Start</a> {nav} '
+            f'<a href="{esc(page_link(REVIEW_PAGE, info.id))}">Review</a></nav>'
             f'<p class="ew-hint">Editing as <strong>{esc(session.user)}</strong>. '
             "Changes are saved automatically.</p>"
         )
@@ -175,8 +179,13 @@ class PhaseWorkbook(w.VBox):
         after = (
             html_block(f"<p>{esc(phase.after_checklist)}</p>") if phase.after_checklist else None
         )
-        questions_heading = html_block('<h2 class="ew-h2" id="questions">Questions</h2>')
-        footer = html_block(f'<p class="ew-footer">{esc(bank.attribution)}</p>')
+        questions_heading = html_block(
+            '<h2 class="ew-h2" id="questions" tabindex="-1">Questions</h2>'
+        )
+        footer = html_block(
+            _next_links(bank, phase_id, info.id)
+            + f'<p class="ew-footer">{esc(bank.attribution)}</p>'
+        )
         self.children = [
             c
             for c in (
@@ -201,3 +210,31 @@ class PhaseWorkbook(w.VBox):
 
     def question(self, question_id: str) -> QuestionWidget:
         return next(q for q in self.questions if q.question.id == question_id)
+
+
+def _next_links(bank: Bank, phase_id: str, project_id: str) -> str:
+    """Where to go after the last question: the next phase, or the review."""
+    ids = list(PHASE_PAGES)
+    here = ids.index(phase_id)
+    links = []
+    if here + 1 < len(ids):
+        nxt = bank.phase(ids[here + 1])
+        numbers = f"questions {nxt.questions[0].number} to {nxt.questions[-1].number}"
+        links.append(
+            f'<a href="{esc(page_link(PHASE_PAGES[nxt.id], project_id))}">'
+            f"Next phase: {esc(nxt.title)}</a> ({numbers})"
+        )
+    else:
+        links.append(
+            f'<a href="{esc(page_link(REVIEW_PAGE, project_id))}">Next: oversight review and '
+            "sign-off</a>"
+        )
+    if here > 0:
+        prev = bank.phase(ids[here - 1])
+        links.append(
+            f'<a href="{esc(page_link(PHASE_PAGES[prev.id], project_id))}">'
+            f"Previous phase: {esc(prev.title)}</a>"
+        )
+    links.append(f'<a href="{esc(page_link(START_PAGE, project_id))}">Start page</a>')
+    items = "".join(f"<li>{link}</li>" for link in links)
+    return f'<nav class="ew-next" aria-label="Next steps"><ul class="ew-links">{items}</ul></nav>'

@@ -8,6 +8,7 @@ import ipywidgets as w
 
 from widgets._bind import esc, html_block, stacked_kw
 from widgets._links import PHASE_PAGES, PORTFOLIO_PAGE, REVIEW_PAGE, page_link
+from widgets.identity import clean_name
 from widgets.review import action_plan_html
 from workbook import review
 from workbook.bank import Bank, load_bank
@@ -15,8 +16,6 @@ from workbook.errors import WorkbookError
 from workbook.model import WorkbookBase
 from workbook.progress import project_progress
 from workbook.store import Store
-
-MAX_NAME = 100
 
 
 class UserNamePrompt(w.VBox):
@@ -59,12 +58,6 @@ class UserNamePrompt(w.VBox):
             self.message.value = '<p class="ew-error" role="alert">Enter your name to continue.</p>'
             return
         self._on_name(name)
-
-
-def clean_name(value: str | None) -> str:
-    """A display name from untrusted input: printable, single-spaced, at most 100 characters."""
-    text = "".join(ch for ch in (value or "") if ch.isprintable())
-    return " ".join(text.split())[:MAX_NAME]
 
 
 class StartPage(w.VBox):
@@ -154,7 +147,7 @@ class StartPage(w.VBox):
             numbers = f"questions {phase.questions[0].number}–{phase.questions[-1].number}"
             rows.append(
                 f'<li class="ew-phase-card"><h3 class="ew-h3"><a href="'
-                f'{esc(page_link(PHASE_PAGES[phase.id], pid, self.user))}">{esc(phase.title)}</a>'
+                f'{esc(page_link(PHASE_PAGES[phase.id], pid))}">{esc(phase.title)}</a>'
                 f'</h3><p class="ew-hint">{numbers}</p>'
                 f'<progress max="100" value="{pct}" aria-label="{esc(phase.title)} progress">'
                 f"{pct}%</progress> <strong>{pct}%</strong>"
@@ -168,10 +161,10 @@ class StartPage(w.VBox):
             f" · revision {wb.revision}</p>"
             f'<ul class="ew-phase-list">{"".join(rows)}</ul>'
             '<h3 class="ew-h3">Oversight</h3><ul class="ew-links">'
-            f'<li><a href="{esc(page_link(REVIEW_PAGE, pid, self.user))}">Review and sign off '
+            f'<li><a href="{esc(page_link(REVIEW_PAGE, pid))}">Review and sign off '
             "this project</a>: comments, challenges, sign-off of each phase and what changed "
             "since</li>"
-            f'<li><a href="{esc(page_link(PORTFOLIO_PAGE, pid, self.user))}">Portfolio of all '
+            f'<li><a href="{esc(page_link(PORTFOLIO_PAGE, pid))}">Portfolio of all '
             "projects</a></li></ul>" + action_plan_html(wb, self.bank, user=self.user, heading="h3")
         )
 

@@ -30,13 +30,22 @@ class RowsEditor(w.VBox):
     """Edits a list of small records (evidence, actions) stored as one field."""
 
     def __init__(
-        self, binder: Binder, path: str, columns: tuple[Column, ...], *, noun: str, blank: str
+        self,
+        binder: Binder,
+        path: str,
+        columns: tuple[Column, ...],
+        *,
+        noun: str,
+        blank: str,
+        prefix: str = "",
     ) -> None:
         super().__init__(**plain_kw(w.VBox, "ew-rows"))
         self.binder = binder
         self.path = path
         self.columns = columns
         self.noun = noun
+        self.prefix = prefix
+        self._notes: list[w.HTML] = []  # per row: what it lacks before it can be saved
         self._rows: list[dict[str, w.ValueWidget]] = []
         self._chrome: list[w.Widget] = []  # row boxes and remove buttons of the last render
         self._loading = False
@@ -55,7 +64,42 @@ class RowsEditor(w.VBox):
         return self._rows
 
     def _label(self, column: Column, number: int) -> str:
-        return f"{column.label} ({self.noun} {number})"
+        """ "Question 3, action 1: owner": unique on the page, and names its question."""
+        row = f"{self.noun} {number}"
+        head = f"{self.prefix}, {row}" if self.prefix else row[:1].upper() + row[1:]
+        return f"{head}: {column.label[:1].lower()}{column.label[1:]}"
+
+    def _missing(self, index: int) -> list[Column]:
+        """The required columns row ``index`` lacks, if anything in it is filled in.
+
+        A row that is still wholly blank is not counted: there is nothing in it to lose.
+        """
+        row = self._rows[index]
+        filled = [c for c in self.columns if c.kind != "choice" and _filled(row[c.key].value)]
+        if not filled:
+            return []
+        return [c for c in self.columns if c.required and not _filled(row[c.key].value)]
+
+    def incomplete(self) -> list[list[str]]:
+        """The field labels of each row that cannot be saved yet."""
+        return [
+            [self._label(c, i + 1) for c in self.columns]
+            for i in range(len(self._rows))
+            if self._missing(i)
+        ]
+
+    def _update_notes(self) -> None:
+        for i, note in enumerate(self._notes):
+            missing = self._missing(i)
+            text = (
+                '<p class="ew-error ew-row-missing">Not saved: fill in '
+                + " and ".join(f"“{esc(c.label)}”" for c in missing)
+                + f" to save {esc(self.noun)} {i + 1}.</p>"
+                if missing
+                else ""
+            )
+            if note.value != text:
+                note.value = text
 
     def _control(self, column: Column, number: int, value: Any) -> w.ValueWidget:
         label = self._label(column, number)
@@ -104,6 +148,7 @@ class RowsEditor(w.VBox):
 
     def _render(self) -> None:
         old_chrome, self._chrome = self._chrome, []
+        self._notes = []
         boxes = []
         for i, row in enumerate(self._rows):
             for c in self.columns:  # renumber: rows after a removed one move up
@@ -114,12 +159,15 @@ class RowsEditor(w.VBox):
                 **plain_kw(w.Button, "ew-link-button"),
             )
             remove.on_click(lambda _, i=i: self._remove_and_focus(i))
+            note = html_block("", "ew-row-note")
             box = w.HBox([*row.values(), remove], **plain_kw(w.HBox, "ew-row"))
-            self._chrome += [remove, box]
-            boxes.append(box)
+            self._chrome += [remove, note, box]
+            self._notes.append(note)
+            boxes += [box, note]
         self.children = (*(boxes or [self.empty_note]), self.add_button)
         for widget in old_chrome:  # no orphans left in the kernel or the browser
             widget.close()
+        self._update_notes()
 
     def records(self) -> list[dict[str, Any]]:
         """The rows as saved: rows missing a required field are left out until filled in."""
@@ -139,16 +187,21 @@ class RowsEditor(w.VBox):
 
     def _changed(self) -> None:
         if not self._loading:
+            self._update_notes()
+            self.binder.session.set_incomplete(self.path, self.incomplete())
             self.binder.edited(self.path, self.records())
 
     def _load(self, records: list[dict[str, Any]]) -> None:
         """Show rows saved by someone else (the list changed on disk)."""
         if records == self.records():
             return
+        keep = [row for i, row in enumerate(self._rows) if self._missing(i)]
         for row in self._rows:
-            for control in row.values():
-                control.close()
-        self._rows = [self._new_row(r, n) for n, r in enumerate(records, start=1)]
+            if not any(row is k for k in keep):
+                for control in row.values():
+                    control.close()
+        # rows still being filled in are not anyone else's to drop: they stay, after the saved ones
+        self._rows = [self._new_row(r, n) for n, r in enumerate(records, start=1)] + keep
         self._render()
 
 
@@ -226,7 +279,7 @@ class QuestionWidget(w.VBox):
             path = f"{base}.informed_by.{key}"
             self.informed_by[key] = binder.bind(
                 w.Checkbox(
-                    description=label,
+                    description=f"Question {q.number}: {label[:1].lower()}{label[1:]}",
                     indent=False,
                     value=binder.initial(path),
                     **plain_kw(w.Checkbox),
@@ -235,7 +288,7 @@ class QuestionWidget(w.VBox):
             )
         self.informed_note = binder.bind(
             textarea(
-                "How their views informed this answer",
+                f"Question {q.number}: how their views informed this answer",
                 rows=2,
                 value=binder.initial(f"{base}.informed_by.note"),
             ),
@@ -244,10 +297,15 @@ class QuestionWidget(w.VBox):
         informed = w.VBox(
             [
                 html_block(
-                    f'<h4 class="ew-h4">Whose views informed the answer to question '
-                    f"{q.number}?</h4>"
+                    f'<h4 class="ew-h4" id="views-{q.id}">Whose views informed the answer to '
+                    f"question {q.number}?</h4>"
                 ),
-                w.HBox(list(self.informed_by.values()), **plain_kw(w.HBox, "ew-wrap")),
+                # a group labelled by the heading above (role and aria-labelledby are set by
+                # the page script, static/page_status.js: ipywidgets boxes take no ARIA)
+                w.HBox(
+                    list(self.informed_by.values()),
+                    **plain_kw(w.HBox, "ew-wrap", "ew-labelled-group"),
+                ),
                 self.informed_note,
             ],
             **plain_kw(w.VBox, "ew-group"),
@@ -259,6 +317,7 @@ class QuestionWidget(w.VBox):
             EVIDENCE_COLUMNS,
             noun="evidence item",
             blank="No evidence recorded yet.",
+            prefix=f"Question {q.number}",
         )
         self.actions = RowsEditor(
             binder,
@@ -266,6 +325,7 @@ class QuestionWidget(w.VBox):
             ACTION_COLUMNS,
             noun="action",
             blank="No further-work actions yet.",
+            prefix=f"Question {q.number}",
         )
         self.progress = html_block(self._progress_html(), "ew-q-progress")
         self.help = html_block(_help_html(q))
@@ -313,6 +373,10 @@ class QuestionWidget(w.VBox):
 
     def update_progress(self) -> None:
         self.progress.value = self._progress_html()
+
+
+def _filled(value: Any) -> bool:
+    return bool(value.strip()) if isinstance(value, str) else value is not None
 
 
 def _section(title: str, body: w.Widget) -> w.VBox:

@@ -65,6 +65,11 @@ class ReviewContext:
         self._seen_revision = self._workbook.revision
         self._listeners: list[Callable[[bool], None]] = []
 
+    @property
+    def as_reviewer(self) -> bool:
+        """Acting as the oversight group (the review page), not as an author (a phase page)."""
+        return self.session is None
+
     @classmethod
     def for_session(cls, session: EditSession, bank: Bank | None = None) -> ReviewContext:
         return cls(session.store, session.project_id, user=session.user, session=session, bank=bank)
@@ -358,7 +363,16 @@ class _ThreadBox(w.VBox):
             + "</div>"
         )
         self.resolved = th.resolved
-        self.resolve_button.description = "Reopen" if th.resolved else "Mark resolved"
+        ctx = self.owner.ctx
+        self.needs_reason = (
+            th.kind is CommentKind.challenge and not ctx.as_reviewer and th.author != ctx.user
+        )
+        if th.resolved:
+            self.resolve_button.description = "Reopen"
+        elif self.needs_reason:  # an author resolves a challenge by saying why
+            self.resolve_button.description = "Reply and mark resolved"
+        else:
+            self.resolve_button.description = "Mark resolved"
 
     def post_reply(self) -> None:
         ctx = self.owner.ctx
@@ -377,15 +391,33 @@ class _ThreadBox(w.VBox):
     def toggle_resolved(self) -> None:
         ctx = self.owner.ctx
         resolve = not self.resolved
+        reason = self.reply_text.value if resolve else ""
+        if resolve and self.needs_reason and not reason.strip():
+            self.message.value = _alert(
+                "Not resolved: a challenge is resolved by the oversight group or by whoever "
+                "raised it. Write in the reply box why it is resolved, then press "
+                "“Reply and mark resolved”."
+            )
+            self.reply_text.focus()
+            return
 
         def act() -> str:
             saved = review.set_resolved(
-                ctx.store, ctx.project_id, self.thread_id, resolve, user=ctx.user
+                ctx.store,
+                ctx.project_id,
+                self.thread_id,
+                resolve,
+                user=ctx.user,
+                reviewer=ctx.as_reviewer,
+                reason=reason,
             )
             ctx.saved(saved)
-            return "Marked resolved." if resolve else "Reopened."
+            if not resolve:
+                return "Reopened."
+            return "Reply posted and marked resolved." if reason.strip() else "Marked resolved."
 
-        _attempt(self.message, "Not changed", act)  # the button stays, and keeps focus
+        if _attempt(self.message, "Not changed", act) and reason.strip():
+            self.reply_text.value = ""
 
 
 # --------------------------------------------------------------------------- sign-off
@@ -474,6 +506,13 @@ class SignOffPanel(w.VBox):
             rows=3,
             continuous_update=False,
         )
+        self.confirm = w.Checkbox(
+            description="",
+            value=False,
+            indent=False,
+            layout=w.Layout(display="none"),  # its own layout: shown only when needed
+        )
+        self._confirm_for: int | None = None
         self.record_button = w.Button(
             description=f"Record sign-off of the {self.phase.title}",
             button_style="primary",
@@ -493,6 +532,7 @@ class SignOffPanel(w.VBox):
                 self.role,
                 self.conditions,
                 self.refused,
+                self.confirm,
                 self.message,
                 self.record_button,
             ],
@@ -524,6 +564,8 @@ class SignOffPanel(w.VBox):
         decision = Decision(self.decision.value)
 
         refused: list[review.SignOffRefused] = []
+        unconfirmed: list[review.IncompleteApproval] = []
+        confirmed = self._confirm_for if self.confirm.value else None
 
         def act() -> str:
             try:
@@ -537,19 +579,54 @@ class SignOffPanel(w.VBox):
                     conditions=self.conditions.value,
                     user=ctx.user,
                     revision=ctx.shown_revision,
+                    confirm_incomplete=confirmed,
                 )
             except review.SignOffRefused as exc:
                 refused.append(exc)
                 return ""
+            except review.IncompleteApproval as exc:
+                unconfirmed.append(exc)
+                return ""
             ctx.saved(saved)
-            done = f"Recorded: {decision.label}, for revision {ctx.shown_revision}."
-            if review.signoff_state(saved, self.phase_id).status == "out_of_date":
+            state = review.signoff_state(saved, self.phase_id)
+            done = f"Recorded: {state.decision_label}, for revision {ctx.shown_revision}."
+            if state.status == "out_of_date":
                 done += " The phase has changed since then: reload to see the changes."
             return done
 
-        _attempt(self.message, "Not recorded", act)
+        if _attempt(self.message, "Not recorded", act) and not refused and not unconfirmed:
+            self._reset_form()  # recorded: the form does not offer to record it again
         if refused:
             self._show_refused(refused[0])
+        if unconfirmed:
+            self._ask_to_confirm(unconfirmed[0])
+
+    def _reset_form(self) -> None:
+        self.decision.value = ""
+        self.conditions.value = ""
+        self._hide_confirm()
+
+    def _hide_confirm(self) -> None:
+        self._confirm_for = None
+        self.confirm.value = False
+        self.confirm.layout.display = "none"
+
+    def _ask_to_confirm(self, exc: review.IncompleteApproval) -> None:
+        """An approval of an incomplete phase: say how many, and ask for a deliberate tick."""
+        self._confirm_for = exc.incomplete
+        self.confirm.description = (
+            f"I approve the {self.phase.title} although {exc.incomplete} of its "
+            f"{exc.total} questions {'is' if exc.incomplete == 1 else 'are'} not complete"
+        )
+        self.confirm.value = False
+        self.confirm.layout.display = "flex"
+        self.message.value = _alert(
+            f"Not recorded yet: {exc.incomplete} of the {exc.total} questions in the "
+            f"{self.phase.title} {'is' if exc.incomplete == 1 else 'are'} not complete. Tick "
+            "the box to confirm you approve it anyway (the sign-off will say so), then record "
+            "it again."
+        )
+        self.confirm.focus()
 
     def _show_refused(self, exc: review.SignOffRefused) -> None:
         threads = self.ctx.workbook.review.threads  # type: ignore[attr-defined]
@@ -879,7 +956,7 @@ def action_plan_html(
     body = []
     for r in rows:
         q = bank.question(r.question_id)
-        link = page_link(PHASE_PAGES[r.phase_id], pid, user)
+        link = page_link(PHASE_PAGES[r.phase_id], pid)
         status = "Open" if r.status == "open" else "Done"
         flag = ' <strong class="ew-overdue-tag">Overdue</strong>' if r.overdue else ""
         body.append(
@@ -1007,15 +1084,15 @@ class ReviewPage(w.VBox):
         bank = ctx.bank
         info = ctx.workbook.project
         nav = " ".join(
-            f'<a href="{esc(page_link(page, info.id, user))}">{esc(bank.phase(pid).title)}</a>'
+            f'<a href="{esc(page_link(page, info.id))}">{esc(bank.phase(pid).title)}</a>'
             for pid, page in PHASE_PAGES.items()
         )
         header = html_block(
             f'<p class="ew-kicker">{esc(bank.title)} · {esc(info.local_authority)}</p>'
             f'<p class="ew-project"><strong>{esc(info.tool_name)}</strong></p>'
             f'<nav class="ew-nav" aria-label="Workbook pages">'
-            f'<a href="{esc(page_link(START_PAGE, info.id, user))}">Start</a> {nav} '
-            f'<a href="{esc(page_link(REVIEW_PAGE, info.id, user))}" aria-current="page">'
+            f'<a href="{esc(page_link(START_PAGE, info.id))}">Start</a> {nav} '
+            f'<a href="{esc(page_link(REVIEW_PAGE, info.id))}" aria-current="page">'
             "Review</a></nav>"
             f'<p class="ew-hint">Reviewing as <strong>{esc(user)}</strong>. The answers are shown '
             "read-only. Comment on any question or checklist item, then record a decision for "

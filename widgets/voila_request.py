@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
+
+from widgets.identity import COOKIE, name_from_cookie
 
 CONNECT_TIMEOUT_S = 5
 
@@ -40,5 +42,16 @@ def request_params() -> dict[str, str]:
     """The page's query parameters in Voilà; empty in JupyterLab, nbval or papermill."""
     if os.environ.get("VOILA_KERNEL_ID"):
         wait_for_request()
+        _keep_only_our_cookie()
     query = os.environ.get("QUERY_STRING", "")
     return {k: v[0] for k, v in parse_qs(query, max_num_fields=20).items()}
+
+
+def _keep_only_our_cookie() -> None:
+    """Voilà passes the request's whole ``Cookie`` header (``http_header_envs``); the kernel
+    needs only the name cookie, so the server's own cookies (its login token among them)
+    are not left in the kernel's environment."""
+    header = os.environ.pop("HTTP_COOKIE", None)
+    name = name_from_cookie(header)
+    if name:
+        os.environ["HTTP_COOKIE"] = f"{COOKIE}={quote(name)}"

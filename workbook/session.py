@@ -22,6 +22,7 @@ from typing import Any
 
 from workbook.errors import Conflict, ConflictError, WorkbookError
 from workbook.model import Workbook, WorkbookBase
+from workbook.review import SAVE_RULES
 from workbook.store import Change, Store, diff, get_path
 from workbook.store import set_path as _set
 
@@ -33,7 +34,7 @@ SAVE_DELAY_S = 0.8
 class SaveState:
     """What the save indicator shows."""
 
-    kind: str  # "saved" | "pending" | "saving" | "conflict" | "error"
+    kind: str  # "saved" | "pending" | "saving" | "conflict" | "incomplete" | "error"
     message: str
     saved_at: datetime | None = None
 
@@ -54,6 +55,8 @@ class EditSession:
         self._shown: dict[str, Any] = self.workbook.to_data()
         self.pending: dict[str, Any] = {}
         self.conflicts: dict[str, Conflict] = {}
+        self.incomplete: dict[str, list[list[str]]] = {}
+        """Per list field, the rows on screen that cannot be saved yet (their field labels)."""
         self.state = SaveState("saved", "All changes saved")
         self._listeners: list[Listener] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -101,6 +104,17 @@ class EditSession:
         if path not in self.conflicts:
             self._set_state("pending", "Unsaved changes…")
 
+    def set_incomplete(self, path: str, rows: list[list[str]]) -> None:
+        """Rows of the list ``path`` that are on screen but cannot be saved until a required
+        field is filled in (each given by its fields' labels). The state then says "Not saved"."""
+        if rows:
+            self.incomplete[path] = [list(r) for r in rows]
+        else:
+            self.incomplete.pop(path, None)
+
+    def incomplete_rows(self) -> list[list[str]]:
+        return [row for rows in self.incomplete.values() for row in rows]
+
     def request_save(self, delay: float = SAVE_DELAY_S) -> None:
         """Save ``delay`` seconds after the last request (debounced), off the keystroke path.
 
@@ -114,6 +128,12 @@ class EditSession:
         if self._timer is not None:
             self._timer.cancel()
         self._timer = loop.call_later(delay, self.save)
+
+    def flush(self) -> bool:
+        """Save now instead of after the debounce (the page is about to close)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        return self.save()
 
     def save(self) -> bool:
         """Save the pending edits now. Returns True when nothing is left unsaved."""
@@ -129,7 +149,11 @@ class EditSession:
         try:
             try:
                 saved = self.store.apply(
-                    self.project_id, changes, user=self.user, base_revision=self.workbook.revision
+                    self.project_id,
+                    changes,
+                    user=self.user,
+                    base_revision=self.workbook.revision,
+                    rules=SAVE_RULES,
                 )
             except ConflictError as exc:
                 for conflict in exc.conflicts:
@@ -137,7 +161,11 @@ class EditSession:
                 clear = [c for c in changes if c.path not in self.conflicts]
                 saved = (
                     self.store.apply(
-                        self.project_id, clear, user=self.user, base_revision=self.workbook.revision
+                        self.project_id,
+                        clear,
+                        user=self.user,
+                        base_revision=self.workbook.revision,
+                        rules=SAVE_RULES,
                     )
                     if clear
                     else self.store.open(self.project_id)
@@ -162,6 +190,14 @@ class EditSession:
             return False
         if self.pending:
             self._set_state("pending", "Unsaved changes…")
+            return False
+        if self.incomplete:
+            n = len(self.incomplete_rows())
+            self._set_state(
+                "incomplete",
+                f"Not saved: {n} incomplete row{'s' if n != 1 else ''}",
+                datetime.now().astimezone(),
+            )
             return False
         self._set_state("saved", "Saved", datetime.now().astimezone())
         return True
