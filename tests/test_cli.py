@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.signing import approve_anyway
 
 BIN = Path(sys.executable).parent
 
@@ -155,7 +156,7 @@ def _reviewed_demo(workspace: Path) -> None:
         store, "demo", target="q3", kind="challenge", text="Where is the DPIA?", user="sam"
     )
     review.set_resolved(store, "demo", tid, True, user="sam")
-    review.sign_off(
+    approve_anyway(
         store, "demo", "explore", decision="approved", reviewer="Sam Patel", role="Chair",
         user="sam",
     )  # fmt: skip
@@ -188,7 +189,10 @@ def test_history_lists_every_revision_with_who_and_labels(tmp_path):
     assert re.search(r"^Revision 1 .* \S+$", out, re.M)
     assert "Challenge on Question 3: Where is the DPIA?" in out
     assert "Resolved a thread on Question 3" in out
-    assert "Sign-off of the Explore phase: Approved by Sam Patel (Chair), revision 4" in out
+    assert (
+        "Sign-off of the Explore phase: Approved with 1 question incomplete by Sam Patel (Chair), "
+        "revision 4" in out
+    )
     assert re.search(r"^Revision 6 .* priya$", out, re.M)
     assert "[-supervised classification-]{+gradient-boosted+}" in out
     assert "\x1b[" not in out  # no colour codes when not on a terminal

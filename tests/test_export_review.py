@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.servers import require_chromium
+from tests.signing import approve_anyway
 from workbook import review
 from workbook.demo import create_demo
 from workbook.export import export_projects
@@ -41,12 +42,12 @@ def _reviewed(store: Store) -> dict[str, int]:
         text="Repeat the maturity self-assessment next year.", user="Ali",
     )  # fmt: skip
     review.add_comment(store, "demo", target="q6", kind="challenge", text=XSS_COMMENT, user="Sam")
-    wb = review.sign_off(
+    wb = approve_anyway(
         store, "demo", "explore", decision="approved_with_conditions", reviewer="Sam Patel",
         role="Panel chair", conditions="Publish the DPIA before beta.", user="Sam",
     )  # fmt: skip
     signed = wb.review.signoffs.explore.revision
-    review.sign_off(store, "demo", "implement", decision="approved", reviewer="Jo", user="Jo")
+    approve_anyway(store, "demo", "implement", decision="approved", reviewer="Jo", user="Jo")
     wb = store.open("demo")
     old = wb.answer("q2").response
     assert OLD_WORDS in old
@@ -164,7 +165,10 @@ def test_files_include_the_action_plan_csv(exported):
         r"Explore phase: \d+% \(3 of 4 complete\); sign-off out of date \(changed since", text
     )
     assert "Develop phase: 7% (0 of 6 complete); not signed off" in text
-    assert "Implement phase: 0% (0 of 3 complete); approved, sign-off current" in text
+    assert (
+        "Implement phase: 0% (0 of 3 complete); approved with 3 questions incomplete, sign-off "
+        "current" in text
+    )
 
 
 def test_csv_matches_the_action_plan(exported):
@@ -187,9 +191,12 @@ def test_html_shows_each_phase_sign_off_truthfully(exported):
     text = _norm(" ".join(_page(_path(exported, "html")).text))
     overview = _section(text, "Sign-off Phase", "Open challenges")
     assert f"Explore phase ⚠ Out of date: changed since revision {revs['signed']}" in overview
-    assert "Approved with conditions Sam Patel (Panel chair)" in overview
+    assert "Approved with conditions (1 question incomplete) Sam Patel (Panel chair)" in overview
     assert "Develop phase Not signed off" in overview
-    assert "Implement phase Current: no change since it was signed Approved Jo" in overview
+    assert (
+        "Implement phase Current: no change since it was signed Approved with 3 questions "
+        "incomplete Jo" in overview
+    )
     explore = _section(text, "Stages 1-4", "Checklist In the first four stages")
     assert f"Sign-off out of date: changed since revision {revs['signed']}." in explore
     assert "Conditions Publish the DPIA before beta." in explore

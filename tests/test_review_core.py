@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.signing import approve_anyway
 from workbook import review
 from workbook.errors import WorkbookError
 from workbook.review import SignOffRefused
@@ -138,27 +139,27 @@ def test_sign_off_is_refused_while_a_challenge_is_open_and_names_it(store, proje
     )
     review.add_comment(store, project, target="q12", kind="challenge", text="other", user="rev")
     with pytest.raises(SignOffRefused) as info:
-        review.sign_off(store, project, "explore", decision="approved", reviewer="Sam", user="s")
+        approve_anyway(store, project, "explore", decision="approved", reviewer="Sam", user="s")
     assert [b[0] for b in info.value.blockers] == [tid]  # q12 is Implement, not Explore
     assert "Question 3" in str(info.value)
     assert "Where is the DPIA?" in str(info.value)
     assert store.open(project).review.signoffs.explore is None
     with pytest.raises(SignOffRefused):
-        review.sign_off(
+        approve_anyway(
             store, project, "explore", decision="approved_with_conditions", reviewer="Sam",
             conditions="Do X", user="s",
         )  # fmt: skip
     # "not approved" can always be recorded
-    wb = review.sign_off(
+    wb = approve_anyway(
         store, project, "explore", decision="not_approved", reviewer="Sam", user="s"
     )
     assert wb.review.signoffs.explore.decision.value == "not_approved"
     # other phases are not blocked by Explore's challenge
-    wb = review.sign_off(store, project, "develop", decision="approved", reviewer="Sam", user="s")
+    wb = approve_anyway(store, project, "develop", decision="approved", reviewer="Sam", user="s")
     assert review.signoff_state(wb, "develop").status == "current"
     # resolving the challenge lets the approval through
-    review.set_resolved(store, project, tid, True, user="author")
-    wb = review.sign_off(store, project, "explore", decision="approved", reviewer="Sam", user="s")
+    review.set_resolved(store, project, tid, True, user="Sam", reviewer=True)
+    wb = approve_anyway(store, project, "explore", decision="approved", reviewer="Sam", user="s")
     assert review.signoff_state(wb, "explore").status == "current"
 
 
@@ -186,6 +187,7 @@ def test_a_challenge_added_between_reading_and_signing_still_blocks(store, proje
             [Change("review.signoffs.explore", None, record)],
             user="sam",
             base_revision=seen.revision,
+            rules=review.SAVE_RULES,
         )
     assert info.value.blockers[0][0] == tid
     assert "Scored by whom?" in str(info.value)
@@ -208,25 +210,27 @@ def test_sign_off_checks_challenges_at_save_time_even_if_added_after_its_own_rea
 
     monkeypatch.setattr(store, "apply", racing_apply)
     with pytest.raises(SignOffRefused, match="Late"):
-        review.sign_off(store, project, "explore", decision="approved", reviewer="S", user="s")
+        approve_anyway(store, project, "explore", decision="approved", reviewer="S", user="s")
     assert store.open(project).review.signoffs.explore is None
 
 
 def test_approved_with_conditions_needs_the_conditions(store, project):
     with pytest.raises(WorkbookError, match="conditions"):
-        review.sign_off(
+        approve_anyway(
             store, project, "explore", decision="approved_with_conditions", reviewer="Sam",
             conditions="   ", user="s",
         )  # fmt: skip
     with pytest.raises(WorkbookError, match="reviewer"):
-        review.sign_off(store, project, "explore", decision="approved", reviewer=" ", user="s")
-    wb = review.sign_off(
+        approve_anyway(store, project, "explore", decision="approved", reviewer=" ", user="s")
+    wb = approve_anyway(
         store, project, "explore", decision="approved_with_conditions", reviewer="Sam",
         role="Chair", conditions="Publish the DPIA", user="s",
     )  # fmt: skip
     state = review.signoff_state(wb, "explore")
     assert state.record.conditions == "Publish the DPIA"
-    assert state.summary.startswith("Approved with conditions by Sam (Chair), ")
+    assert state.summary.startswith(
+        "Approved with conditions (4 questions incomplete) by Sam (Chair), "
+    )
     assert state.summary.endswith(f"revision {wb.revision - 1}")
 
 
@@ -245,7 +249,7 @@ def test_approved_with_conditions_needs_the_conditions(store, project):
     ],
 )  # fmt: skip
 def test_any_edit_of_the_phase_makes_its_sign_off_out_of_date(store, project, path, value):
-    wb = review.sign_off(store, project, "explore", decision="approved", reviewer="Sam", user="s")
+    wb = approve_anyway(store, project, "explore", decision="approved", reviewer="Sam", user="s")
     signed = wb.review.signoffs.explore.revision
     assert review.signoff_state(wb, "explore").status == "current"
     wb = edit(store, project, path, value)
@@ -255,14 +259,14 @@ def test_any_edit_of_the_phase_makes_its_sign_off_out_of_date(store, project, pa
 
 
 def test_edits_elsewhere_and_comments_leave_the_sign_off_current(store, project):
-    review.sign_off(store, project, "explore", decision="approved", reviewer="Sam", user="s")
+    approve_anyway(store, project, "explore", decision="approved", reviewer="Sam", user="s")
     edit(store, project, "answers.q5.response", "Develop answer")
     edit(store, project, "phases.develop.checklist.baseline.status", "done")
     edit(store, project, "project.owner", "New owner")
     _, tid = review.add_comment(store, project, target="q1", kind="question", text="?", user="r")
     review.reply(store, project, tid, text="!", user="a")
-    review.set_resolved(store, project, tid, True, user="r")
-    wb = review.sign_off(store, project, "develop", decision="approved", reviewer="S", user="s")
+    review.set_resolved(store, project, tid, True, user="r", reviewer=True)
+    wb = approve_anyway(store, project, "develop", decision="approved", reviewer="S", user="s")
     assert review.signoff_state(wb, "explore").status == "current"
     assert review.signoff_state(wb, "implement").status == "none"
     assert review.signoff_state(wb, "implement").summary == "Not signed off yet"
@@ -276,7 +280,7 @@ def test_signing_an_older_revision_that_has_changed_since_is_out_of_date_at_once
     edit(store, project, "answers.q1.response", "v1")
     read = store.open(project).revision
     edit(store, project, "answers.q1.response", "v2")
-    wb = review.sign_off(
+    wb = approve_anyway(
         store, project, "explore", decision="approved", reviewer="S", user="s", revision=read
     )
     assert wb.review.signoffs.explore.revision == read
@@ -348,8 +352,8 @@ def test_value_at_and_workbook_at_rebuild_old_revisions(store, project):
 def test_workbook_at_before_a_reply_and_a_resolution(store, project):
     _, tid = review.add_comment(store, project, target="q1", kind="challenge", text="c", user="r")
     review.reply(store, project, tid, text="answer", user="a")
-    review.set_resolved(store, project, tid, True, user="r")
-    review.sign_off(store, project, "explore", decision="approved", reviewer="S", user="s")
+    review.set_resolved(store, project, tid, True, user="r", reviewer=True)
+    approve_anyway(store, project, "explore", decision="approved", reviewer="S", user="s")
     at2 = review.workbook_at(store, project, 2)
     assert at2.review.threads[tid].replies == {}
     assert at2.review.threads[tid].resolved is False
@@ -423,7 +427,7 @@ def test_changes_since_groups_per_field_and_drops_reverted_changes(store, projec
 def test_changes_since_signoff_is_none_for_a_phase_never_signed(store, project):
     wb = store.open(project)
     assert review.changes_since_signoff(store, wb, "explore") is None
-    wb = review.sign_off(store, project, "explore", decision="approved", reviewer="S", user="s")
+    wb = approve_anyway(store, project, "explore", decision="approved", reviewer="S", user="s")
     assert review.changes_since_signoff(store, wb, "explore") == []
     edit(store, project, "answers.q1.response", "new words")
     wb = store.open(project)
@@ -525,3 +529,87 @@ def test_word_diff_shows_neighbouring_changed_words_as_one_change():
     )
     # a paragraph break between changes keeps them apart
     assert review.word_diff_text("a\n\nb", "x\n\ny") == "[-a-]{+x+}\n\n[-b-]{+y+}"
+
+
+# ---- oversight safeguards: confirmed incomplete approvals, who resolves a challenge
+
+
+def test_approving_an_incomplete_phase_needs_the_count_confirmed_and_records_it(store, project):
+    with pytest.raises(review.IncompleteApproval) as refused:
+        review.sign_off(store, project, "explore", decision="approved", reviewer="S", user="s")
+    assert (refused.value.incomplete, refused.value.total) == (4, 4)
+    assert "4 of the 4 questions in the Explore phase are not complete" in str(refused.value)
+    assert store.open(project).review.signoffs.explore is None
+    with pytest.raises(review.IncompleteApproval):  # a stale or wrong count is no confirmation
+        review.sign_off(
+            store, project, "explore", decision="approved", reviewer="S", user="s",
+            confirm_incomplete=3,
+        )  # fmt: skip
+    edit(store, project, "answers.q1.status", "complete")
+    wb = review.sign_off(
+        store, project, "explore", decision="approved", reviewer="S", user="s",
+        confirm_incomplete=3,
+    )  # fmt: skip
+    record = wb.review.signoffs.explore
+    assert record.incomplete_questions == 3
+    state = review.signoff_state(wb, "explore")
+    assert state.decision_label == "Approved with 3 questions incomplete"
+    assert state.summary.startswith("Approved with 3 questions incomplete by S,")
+    # "not approved" never needs it, and records the count too
+    wb = review.sign_off(store, project, "develop", decision="not_approved", reviewer="S", user="s")
+    assert wb.review.signoffs.develop.incomplete_questions == 6
+    assert review.signoff_state(wb, "develop").decision_label == "Not approved"
+
+
+def test_a_complete_phase_is_approved_without_a_confirmation(store, project):
+    for q in ("q11", "q12", "q13"):
+        edit(store, project, f"answers.{q}.status", "complete")
+    wb = review.sign_off(store, project, "implement", decision="approved", reviewer="S", user="s")
+    assert wb.review.signoffs.implement.incomplete_questions == 0
+    assert review.signoff_state(wb, "implement").decision_label == "Approved"
+
+
+def test_the_same_decision_is_not_recorded_twice(store, project):
+    wb = review.sign_off(store, project, "explore", decision="not_approved", reviewer="S", user="s")
+    with pytest.raises(WorkbookError, match="already recorded"):
+        review.sign_off(
+            store, project, "explore", decision="not_approved", reviewer="S", user="s"
+        )
+    assert store.open(project).revision == wb.revision
+    # a different decision, or the same one after the phase changed, is a new sign-off
+    edit(store, project, "answers.q2.response", "More.")
+    again = review.sign_off(
+        store, project, "explore", decision="not_approved", reviewer="S", user="s"
+    )
+    assert again.revision == wb.revision + 2
+
+
+def test_a_challenge_is_resolved_by_a_reviewer_its_author_or_with_a_reason(store, project):
+    def challenge() -> str:
+        _, tid = review.add_comment(
+            store, project, target="q7", kind="challenge", text="Show the tests.", user="Rev"
+        )
+        return tid
+
+    tid = challenge()
+    with pytest.raises(review.ResolveRefused, match="write in the reply box why"):
+        review.set_resolved(store, project, tid, True, user="Ann")
+    assert not store.open(project).review.threads[tid].resolved
+    wb = review.set_resolved(store, project, tid, True, user="Ann", reason="Tests in appendix B.")
+    th = wb.review.threads[tid]
+    assert (th.resolved, th.resolved_by) == (True, "Ann")
+    assert [r.text for r in th.replies.values()] == ["Tests in appendix B."]
+    assert [r.author for r in th.replies.values()] == ["Ann"]
+    assert saved_paths(store, project)[-1][0] == wb.revision  # reply and resolve: one revision
+    assert len({line[0] for line in saved_paths(store, project) if line[0] == wb.revision}) == 1
+
+    tid = challenge()
+    assert review.set_resolved(store, project, tid, True, user="Rev").review.threads[tid].resolved
+    tid = challenge()
+    wb = review.set_resolved(store, project, tid, True, user="Chair", reviewer=True)
+    assert wb.review.threads[tid].resolved_by == "Chair"
+    # other kinds of comment do not hold up approval: anyone may resolve them
+    _, tid = review.add_comment(
+        store, project, target="q7", kind="suggestion", text="Add a chart.", user="Rev"
+    )
+    assert review.set_resolved(store, project, tid, True, user="Ann").review.threads[tid].resolved

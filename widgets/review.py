@@ -174,6 +174,12 @@ def _plural(n: int, word: str) -> str:
 # --------------------------------------------------------------------------- threads
 
 
+SHOWN_THREADS = 5
+"""Threads shown at first on one question or checklist item (open and recent ones)."""
+MORE_THREADS = 20
+"""Threads each "Show more" adds."""
+
+
 class ThreadsWidget(w.VBox):
     """The comment threads on one question or checklist item, with forms to add to them.
 
@@ -195,6 +201,8 @@ class ThreadsWidget(w.VBox):
         )
         self.add_button.on_click(lambda _: self.open_form())
         self.form: w.VBox | None = None
+        self.limit = SHOWN_THREADS
+        self.more_button: w.Button | None = None
         self.kind: w.Dropdown | None = None
         self.text: w.Textarea | None = None
         self.post_button: w.Button | None = None
@@ -276,17 +284,49 @@ class ThreadsWidget(w.VBox):
     def views(self) -> list[review.ThreadView]:
         return review.threads(self.ctx.workbook, target=self.target, bank=self.ctx.bank)
 
+    def _shown(self, views: list[review.ThreadView]) -> list[review.ThreadView]:
+        """The threads to show now: at most ``self.limit``, open ones first, then the most
+        recent; in the order they were started. (A project may hold thousands of comments:
+        the page must still open quickly; the rest come with "Show more".)"""
+        if len(views) <= self.limit:
+            return views
+        newest_first = views[::-1]
+        picked = [v for v in newest_first if not v.thread.resolved][: self.limit]
+        picked += [v for v in newest_first if v.thread.resolved][: self.limit - len(picked)]
+        keep = {v.id for v in picked}
+        return [v for v in views if v.id in keep]
+
+    def show_more(self) -> None:
+        self.limit += MORE_THREADS
+        self.render()
+        if self.more_button is not None and self.more_button in self.children:
+            self.more_button.focus()
+        else:
+            self.add_button.focus()
+
     def render(self, form: bool | None = None) -> None:
         views = self.views()
         showing_form = (
             form if form is not None else (self.form is not None and self.form in self.children)
         )
-        for number, view in enumerate(views, start=1):
+        numbers = {v.id: n for n, v in enumerate(views, start=1)}
+        shown = self._shown(views)
+        for view in shown:
             box = self._threads.get(view.id)
             if box is None:
-                box = self._threads[view.id] = _ThreadBox(self, view.id, number)
+                box = self._threads[view.id] = _ThreadBox(self, view.id, numbers[view.id])
             box.show(view)
-        boxes = [self._threads[v.id] for v in views]
+        boxes = [self._threads[v.id] for v in shown]
+        hidden = len(views) - len(shown)
+        more: list[w.Widget] = []
+        if hidden:
+            if self.more_button is None:
+                self.more_button = w.Button(**plain_kw(w.Button, "ew-secondary", "ew-more"))
+                self.more_button.on_click(lambda _: self.show_more())
+            self.more_button.description = (
+                f"Show {min(MORE_THREADS, hidden)} more of {hidden} other comments on {self.name}"
+            )
+            more = [self.more_button]
         if views:
             if self.heading is None:
                 self.heading = html_block("", "ew-threads-head")
@@ -299,11 +339,14 @@ class ThreadsWidget(w.VBox):
         head = [self.heading] if views and self.heading is not None else []
         message = [self._message] if self._message is not None else []
         tail = [self.form] if showing_form and self.form is not None else [self.add_button]
-        self.children = (*head, *boxes, *message, *tail)
+        self.children = (*head, *boxes, *more, *message, *tail)
 
     def thread_box(self, number: int) -> _ThreadBox:
         """The n-th thread on this target (1-based), for tests and scripting."""
-        return [self._threads[v.id] for v in self.views()][number - 1]
+        view = self.views()[number - 1]
+        while view.id not in self._threads:
+            self.show_more()
+        return self._threads[view.id]
 
 
 class _ThreadBox(w.VBox):
@@ -723,7 +766,11 @@ def _review_entry_label(path: str, entry: dict[str, Any], ctx: ReviewContext) ->
     if parts[:2] == ["review", "signoffs"] and len(parts) == 3:
         phase = ctx.bank.phase(parts[2])
         new = entry.get("new") or {}
-        decision = DECISION_LABELS.get(Decision(new["decision"])) if new.get("decision") else ""
+        decision = (
+            review.decision_words(new["decision"], new.get("incomplete_questions"))
+            if new.get("decision")
+            else ""
+        )
         return f"Sign-off of the {phase.title}: {decision or 'removed'}"
     if parts[:2] == ["review", "threads"] and len(parts) >= 3:
         thread = ctx.workbook.review.threads.get(parts[2])  # type: ignore[attr-defined]

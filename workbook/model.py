@@ -35,6 +35,12 @@ SCHEMA_VERSION = 2
 MAX_LONG_TEXT = 100_000
 """Characters in a free-text answer. Real answers are a few thousand; this catches accidents."""
 MAX_SHORT_TEXT = 1_000
+MAX_NAME_TEXT = 200
+"""Characters in a tool or local-authority name. A name goes into document titles: Word
+keeps at most 255 characters in a document's title property (the name plus
+": Data Ethics Workbook" must fit)."""
+MAX_REVISION = 1_000_000_000
+"""Upper bound on a revision number (a save every second for 30 years is about 10^9)."""
 PROJECT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 
@@ -43,6 +49,7 @@ PROJECT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 LongText = Annotated[str, Field(max_length=MAX_LONG_TEXT)]
 ShortText = Annotated[str, Field(max_length=MAX_SHORT_TEXT)]
 RequiredShortText = Annotated[str, Field(min_length=1, max_length=MAX_SHORT_TEXT)]
+NameText = Annotated[str, Field(min_length=1, max_length=MAX_NAME_TEXT)]
 MAX_ITEMS = 200
 """Evidence references or further-work actions per question."""
 MAX_COMMENT_TEXT = 20_000
@@ -199,8 +206,8 @@ class ChecklistEntry(_Strict):
 
 class ProjectInfo(_Strict):
     id: str = Field(pattern=PROJECT_ID_PATTERN, description="A safe slug; the folder name.")
-    tool_name: RequiredShortText
-    local_authority: RequiredShortText
+    tool_name: NameText
+    local_authority: NameText
     owner: ShortText = ""
     oversight_group: ShortText = ""
     description: LongText = ""
@@ -245,11 +252,21 @@ class SignOff(_Strict):
     role: ShortText = ""
     signed_at: UtcDatetime
     conditions: LongText = ""
-    revision: int = Field(ge=1, description="The revision the reviewer read and signed.")
+    revision: int = Field(
+        ge=1, le=MAX_REVISION, description="The revision the reviewer read and signed."
+    )
     fingerprint: str = Field(
         pattern=r"^[0-9a-f]{64}$",
         description="SHA-256 of the phase's answers and checklist as signed; any later edit "
         "changes it, which marks the sign-off out of date.",
+    )
+    incomplete_questions: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="How many of the phase's questions were not complete in the revision "
+        "signed (an approval of an incomplete phase is confirmed on purpose). Absent from "
+        "sign-offs recorded before this was counted.",
     )
 
     @model_validator(mode="after")
@@ -346,7 +363,7 @@ def comment_targets(bank: Bank) -> list[str]:
 class WorkbookBase(_Strict):
     """Accessors shared by every edition's generated Workbook model."""
 
-    revision: int = Field(0, ge=0, description="Goes up by one on every save.")
+    revision: int = Field(0, ge=0, le=MAX_REVISION, description="Goes up by one on every save.")
     project: ProjectInfo
 
     def answer(self, question_id: str) -> AnswerBase:

@@ -244,7 +244,8 @@ def _signoff(state: Any) -> dict[str, Any]:
         "status": state.status,
         "summary": state.summary,
         "decision": r.decision.value if r else None,
-        "decision_label": r.decision.label if r else "Not signed off",
+        "decision_label": state.decision_label,  # "Approved with 2 questions incomplete"
+        "incomplete_questions": r.incomplete_questions if r else None,
         "reviewer": r.reviewer if r else None,
         "role": r.role if r else None,
         "signed_at": r.signed_at.isoformat() if r else None,
@@ -798,6 +799,46 @@ REPORT_CSS = """
 .ew-report h2, .ew-report h3, .ew-report h4, .ew-thread-head { break-after: avoid; }
 .ew-report h3, .ew-report h4 { break-inside: avoid; }
 @media print { .ew-phase { break-before: page; } }
+/* A phone or a 320 CSS px window (WCAG 2.2 1.4.10): nothing scrolls sideways. Each table
+   row becomes a card, its cells one under another, named as in the table's heading (the
+   heading row itself is kept for screen readers only). */
+.ew-report svg.ew-chart[viewBox] { max-width: 100%; height: auto; }
+.ew-report { overflow-wrap: break-word; }
+@media screen and (max-width: 40rem) {
+  .ew-report h1 { font-size: 1.6rem; }
+  .ew-report h2 { font-size: 1.3rem; }
+  .ew-report svg.ew-chart:not([viewBox]) { zoom: 0.54; } /* 530px wide: fits 288px */
+  .ew-cover-list div { display: block; margin-bottom: 0.35rem; }
+  .ew-report table, .ew-report tbody, .ew-report tr, .ew-report td { display: block; }
+  .ew-report thead, .ew-report thead tr, .ew-report thead th { display: block; }
+  .ew-report thead { position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip-path: inset(50%); }
+  .ew-report tbody tr { border: 1px solid #b1b4b6; border-left: 5px solid #1d70b8;
+    margin: 0 0 0.75rem; padding: 0.25rem 0.6rem; }
+  .ew-report td { border: none; padding: 0.15rem 0; }
+  .ew-report td:first-child { font-weight: 700; }
+  .ew-report td::before { font-weight: 700; }
+  .ew-oversight td:nth-child(2)::before { content: "State: "; }
+  .ew-oversight td:nth-child(3)::before { content: "Decision: "; }
+  .ew-oversight td:nth-child(4)::before { content: "Reviewer: "; }
+  .ew-oversight td:nth-child(5)::before { content: "Signed: "; }
+  .ew-oversight td:nth-child(6)::before { content: "Revision signed: "; }
+  .ew-summary td:nth-child(2)::before { content: "Questions complete: "; }
+  .ew-summary td:nth-child(3)::before { content: "Answered: "; }
+  .ew-summary td:nth-child(4)::before { content: "Further work: "; }
+  .ew-summary td:nth-child(5)::before { content: "Prompt notes: "; }
+  .ew-summary td:nth-child(6)::before { content: "Checklist done: "; }
+  .ew-actions td:nth-child(3)::before, .ew-question td:nth-child(2)::before {
+    content: "Owner: "; }
+  .ew-actions td:nth-child(4)::before, .ew-question td:nth-child(3)::before {
+    content: "Due: "; }
+  .ew-actions td:nth-child(5)::before, .ew-question td:nth-child(4)::before {
+    content: "Status: "; }
+  .ew-actions td:nth-child(6)::before { content: "Overdue: "; }
+  .ew-checklist td:nth-child(2)::before { content: "Status: "; }
+  .ew-checklist td:nth-child(3)::before { content: "Note: "; }
+  .ew-question td:first-child { font-weight: 400; }
+}
 """
 
 
@@ -818,10 +859,17 @@ _UNSAFE_REF_LINK = re.compile(
 )
 
 
+# ``![`` not already escaped (an even run of backslashes before it, or none).
+_IMAGE_START = re.compile(r"(?<!\\)((?:\\\\)*)!\[")
+
+
 def safe_markdown(text: str) -> str:
     """User markdown for a Markdown export: raw HTML escaped, links other than http(s) and
-    mailto pointed at ``#removed-link``."""
+    mailto pointed at ``#removed-link``, and images kept only as links (``![alt](url)``
+    becomes ``\\![alt](url)``, a link), so opening the document requests nothing, as
+    with the HTML export."""
     text = html.escape(text, quote=False)
+    text = _IMAGE_START.sub(r"\1\\![", text)
     text = _UNSAFE_INLINE_LINK.sub("](#removed-link ", text)
     return _UNSAFE_REF_LINK.sub(r"\1#removed-link ", text)
 

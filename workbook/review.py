@@ -15,6 +15,7 @@ Pure functions take a workbook (or its JSON data); the few that change a project
 
 from __future__ import annotations
 
+import copy
 import csv
 import difflib
 import hashlib
@@ -23,7 +24,8 @@ import io
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Literal
@@ -40,6 +42,7 @@ from workbook.model import (
     SignOff,
     WorkbookBase,
 )
+from workbook.progress import phase_progress
 from workbook.store import Change, Store, get_path
 
 # --------------------------------------------------------------------------- errors
@@ -60,6 +63,27 @@ class SignOffRefused(WorkbookError):
             field=f"review.signoffs.{phase_id}",
             **kw,
         )
+
+
+class IncompleteApproval(WorkbookError):
+    """Approving a phase whose questions are not all complete needs an explicit confirmation
+    naming how many are incomplete (``sign_off(..., confirm_incomplete=N)``)."""
+
+    def __init__(self, phase_title: str, incomplete: int, total: int, **kw: Any) -> None:
+        self.incomplete = incomplete
+        self.total = total
+        super().__init__(
+            f"{incomplete} of the {total} questions in the {phase_title} "
+            f"{'is' if incomplete == 1 else 'are'} not complete: confirm that you approve it "
+            "anyway, and the sign-off will say so",
+            field="confirm_incomplete",
+            **kw,
+        )
+
+
+class ResolveRefused(WorkbookError):
+    """A challenge is resolved by a reviewer or by whoever raised it; anyone else gives a
+    reason, kept as a reply."""
 
 
 # --------------------------------------------------------------------------- targets
@@ -238,15 +262,44 @@ def reply(
 
 
 def set_resolved(
-    store: Store, project_id: str, thread_id: str, resolved: bool, *, user: str
+    store: Store,
+    project_id: str,
+    thread_id: str,
+    resolved: bool,
+    *,
+    user: str,
+    reviewer: bool = False,
+    reason: str = "",
 ) -> WorkbookBase:
-    """Mark a thread resolved (or reopen it)."""
+    """Mark a thread resolved (or reopen it).
+
+    A challenge holds up approval, so it is resolved only by a reviewer (``reviewer=True``:
+    someone acting as reviewer on the review page), by whoever raised it, or by an author
+    who gives a ``reason``: the reason is saved as a reply in the same revision.
+    """
     current = store.open(project_id)
     th = _thread(current, thread_id)
     if th.resolved == resolved:
         return current
+    reason = reason.strip()
+    if (
+        resolved
+        and th.kind is CommentKind.challenge
+        and not reviewer
+        and th.author != user
+        and not reason
+    ):
+        raise ResolveRefused(
+            f"only a reviewer or {th.author}, who raised it, can mark this challenge resolved "
+            "on its own; write in the reply box why it is resolved, then mark it resolved",
+            field="reason",
+        )
     base = f"review.threads.{thread_id}"
-    changes = [
+    changes = []
+    if resolved and reason:
+        entry = {"author": user, "created_at": _now(), "text": reason}
+        changes.append(Change(f"{base}.replies.{new_id('r')}", None, entry))
+    changes += [
         Change(f"{base}.resolved", th.resolved, resolved),
         Change(f"{base}.resolved_by", th.resolved_by, user if resolved else None),
         Change(
@@ -290,6 +343,18 @@ def phase_fingerprint(data: dict[str, Any] | WorkbookBase, phase_id: str) -> str
 _STAMPS = frozenset({"updated_at", "updated_by"})
 
 
+def decision_words(decision: Decision | str, incomplete: int | None = None) -> str:
+    """``Approved``; for an approval of an incomplete phase ``Approved with 2 questions
+    incomplete`` (or ``Approved with conditions (2 questions incomplete)``)."""
+    decision = Decision(decision)
+    if not decision.approves or not incomplete:
+        return decision.label
+    what = f"{incomplete} question{'s' if incomplete != 1 else ''} incomplete"
+    if decision is Decision.approved_with_conditions:
+        return f"{decision.label} ({what})"
+    return f"{decision.label} with {what}"
+
+
 @dataclass(frozen=True)
 class SignOffState:
     """Where a phase's sign-off stands now."""
@@ -300,7 +365,10 @@ class SignOffState:
 
     @property
     def decision_label(self) -> str:
-        return self.record.decision.label if self.record else "Not signed off"
+        """``Approved``, or ``Approved with 2 questions incomplete`` when it was."""
+        if self.record is None:
+            return "Not signed off"
+        return decision_words(self.record.decision, self.record.incomplete_questions)
 
     @property
     def summary(self) -> str:
@@ -309,7 +377,7 @@ class SignOffState:
             return "Not signed off yet"
         r = self.record
         role = f" ({r.role})" if r.role else ""
-        line = f"{r.decision.label} by {r.reviewer}{role}, {format_date(r.signed_at)}, "
+        line = f"{self.decision_label} by {r.reviewer}{role}, {format_date(r.signed_at)}, "
         line += f"revision {r.revision}"
         if self.status == "out_of_date":
             line = f"Out of date: changed since revision {r.revision}. Was: {line}"
@@ -324,6 +392,12 @@ def signoff_state(workbook: WorkbookBase, phase_id: str) -> SignOffState:
     return SignOffState(phase_id, "current" if fresh else "out_of_date", record)
 
 
+def incomplete_questions(workbook: WorkbookBase, phase_id: str) -> int:
+    """How many of the phase's questions are not marked complete."""
+    figures = phase_progress(workbook, load_bank().phase(phase_id))
+    return figures.questions_total - figures.complete
+
+
 def sign_off(
     store: Store,
     project_id: str,
@@ -335,21 +409,28 @@ def sign_off(
     conditions: str = "",
     user: str,
     revision: int | None = None,
+    confirm_incomplete: int | None = None,
 ) -> WorkbookBase:
     """Record a reviewer's decision on ``phase_id`` for the revision they read.
 
     ``revision`` is the revision the reviewer was shown (default: the current one). If the
     phase changed after it, the new sign-off is saved but already shows as out of date.
-    Raises :class:`SignOffRefused` for an approval while challenges are unresolved.
+    Raises :class:`SignOffRefused` for an approval while challenges are unresolved,
+    :class:`IncompleteApproval` for an approval of a phase with incomplete questions unless
+    ``confirm_incomplete`` is that number (the sign-off records it), and
+    :class:`WorkbookError` when the same decision on the same reading is already recorded.
     """
     decision = Decision(decision)
     if not reviewer.strip():
         raise WorkbookError("give the reviewer's name", field="reviewer")
     current = store.open(project_id)
     read = current if revision is None else _at_revision(store, project_id, current, revision)
-    blockers = _blockers(current.to_data(), phase_id, load_bank())
+    bank = load_bank()
+    blockers = _blockers(current.to_data(), phase_id, bank)
     if decision.approves and blockers:
         raise SignOffRefused(phase_id, blockers)
+    incomplete = incomplete_questions(read, phase_id)
+    fingerprint = phase_fingerprint(read, phase_id)
     record = {
         "decision": decision.value,
         "reviewer": reviewer.strip(),
@@ -357,14 +438,31 @@ def sign_off(
         "signed_at": _now(),
         "conditions": conditions.strip(),
         "revision": read.revision,
-        "fingerprint": phase_fingerprint(read, phase_id),
+        "fingerprint": fingerprint,
+        "incomplete_questions": incomplete,
     }
     try:
         SignOff.model_validate(record)
     except ValueError as exc:
         msg = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)  # type: ignore[attr-defined]
         raise WorkbookError(msg.removeprefix("Value error, "), field="conditions") from None
+    if decision.approves and incomplete and confirm_incomplete != incomplete:
+        total = len(bank.phase(phase_id).questions)
+        raise IncompleteApproval(bank.phase(phase_id).title, incomplete, total)
     old = getattr(current.review.signoffs, phase_id)  # type: ignore[attr-defined]
+    if (
+        old is not None
+        and old.decision is decision
+        and old.reviewer == record["reviewer"]
+        and old.fingerprint == fingerprint
+        and old.conditions == record["conditions"]
+        and old.role == record["role"]
+    ):
+        raise WorkbookError(
+            f"this decision is already recorded ({old.decision.label} by {old.reviewer}, "
+            f"revision {old.revision}); nothing was changed",
+            field=f"review.signoffs.{phase_id}",
+        )
     old_data = old.model_dump(mode="json") if old is not None else None
     return _apply(
         store,
@@ -414,12 +512,23 @@ def _is_text_path(path: str) -> bool:
 
 
 def saved_entries(store: Store, project_id: str) -> list[dict[str, Any]]:
-    """History lines of changes that landed ("created" and "saved"), oldest first."""
-    return [
-        e
-        for e in store.history(project_id)
-        if e.get("outcome") in {"saved", "created"} and isinstance(e.get("revision"), int)
-    ]
+    """History lines of changes that landed ("created" and "saved"), oldest first.
+
+    Reads the whole history; the functions below read from its end and stop early.
+    """
+    out = list(_landed_backward(store, project_id))
+    out.reverse()
+    return out
+
+
+def _landed_backward(
+    store: Store, project_id: str, *, on_disk: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Landed changes newest first, in non-increasing revision order (see
+    :meth:`Store.iter_history`)."""
+    for e in store.iter_history(project_id, on_disk=on_disk):
+        if e["outcome"] in {"saved", "created"}:
+            yield e
 
 
 def history_entries(
@@ -429,19 +538,28 @@ def history_entries(
     since: int | None = None,
     phase_id: str | None = None,
     include_review: bool = True,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Saved changes after revision ``since`` (all if None), optionally in one phase."""
+    """Saved changes after revision ``since`` (all if None), optionally in one phase,
+    oldest first. With ``limit``, only the newest ``limit`` of them.
+
+    The history is read from its end and only as far as needed: back to ``since``, or
+    until ``limit`` entries are found.
+    """
     bank = load_bank()
-    out = []
-    for e in saved_entries(store, project_id):
+    out: list[dict[str, Any]] = []
+    for e in _landed_backward(store, project_id):
         if since is not None and e["revision"] <= since:
-            continue
-        path = e.get("path", "")
+            break
+        path = e["path"]
         if not include_review and path.startswith("review."):
             continue
         if phase_id is not None and path_phase(path, bank) != phase_id:
             continue
         out.append(e)
+        if limit is not None and len(out) >= limit:
+            break
+    out.reverse()
     return out
 
 
@@ -529,37 +647,97 @@ def _check_revision(current: WorkbookBase, revision: int) -> None:
 
 
 def workbook_at(store: Store, project_id: str, revision: int) -> WorkbookBase:
-    """The whole workbook as it was at ``revision``, rebuilt from the history."""
-    from workbook.model import Workbook
+    """The whole workbook as it was at ``revision``, rebuilt from the history.
+
+    Starts from the answers file and undoes, newest first, the changes after
+    ``revision``: only those history lines are read. A line whose old value no longer
+    fits (a damaged or hand-edited line) is reported with its line number and skipped.
+    """
+    from pydantic import ValidationError
+
+    from workbook.model import Workbook, describe_validation_error
 
     current = store.open(project_id)
     _check_revision(current, revision)
-    data = current.to_data()
-    for e in reversed(saved_entries(store, project_id)):
+    if revision == current.revision:
+        return current
+    undo: list[tuple[int, dict[str, Any]]] = []
+    for offset, e in store.iter_history_lines(project_id, on_disk=current.revision):
+        if e["outcome"] not in {"saved", "created"}:
+            continue
         if e["revision"] <= revision:
             break
-        path = e.get("path", "")
-        if not path:
-            continue
-        old = e.get("old")
-        *parents, last = path.split(".")
-        node = data
-        for key in parents:
-            node = node[key]
-        if old is None and path.startswith("review.threads."):
-            node.pop(last, None)  # the thread or reply did not exist yet
-        else:
-            node[last] = old
-    data["revision"] = revision
-    return Workbook.model_validate(data)
+        if e["path"]:
+            undo.append((offset, e))
+    skipped: set[int] = set()
+    for _attempt in range(len(undo) + 1):
+        data = current.to_data()
+        done: dict[str, int] = {}  # path -> offset of the line that set it last
+        for offset, e in undo:
+            if offset in skipped:
+                continue
+            if not _undo(data, e["path"], e.get("old")):
+                skipped.add(offset)
+                store.report_history_problem(
+                    project_id, offset, f"field {e['path']!r} does not exist in this project"
+                )
+                continue
+            done[e["path"]] = offset
+        data["revision"] = revision
+        try:
+            return Workbook.model_validate(data)
+        except ValidationError as exc:
+            field, message = describe_validation_error(exc)
+            culprit = _culprit(done, field)
+            if culprit is None:
+                raise WorkbookError(
+                    f"revision {revision} cannot be rebuilt from the history: {message}",
+                    path=store.history_path(project_id),
+                    field=field,
+                ) from None
+            skipped.add(culprit)
+            store.report_history_problem(
+                project_id, culprit, f"its old value of {field!r} is not valid: {message}"
+            )
+    raise WorkbookError(  # pragma: no cover - every attempt skips one more line
+        f"revision {revision} cannot be rebuilt from the history",
+        path=store.history_path(project_id),
+    )
+
+
+def _undo(data: dict[str, Any], path: str, old: Any) -> bool:
+    """Put ``old`` back at ``path``; False when the path does not fit the data."""
+    *parents, last = path.split(".")
+    node: Any = data
+    for key in parents:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    if not isinstance(node, dict):
+        return False
+    if old is None and path.startswith("review.threads."):
+        node.pop(last, None)  # the thread or reply did not exist yet
+    else:
+        node[last] = copy.deepcopy(old)
+    return True
+
+
+def _culprit(done: dict[str, int], field: str) -> int | None:
+    """The history line that last set ``field`` (or a field containing it, or inside it)."""
+    best: tuple[int, int] | None = None
+    for path, offset in done.items():
+        if field == path or field.startswith(path + ".") or path.startswith(field + "."):
+            if best is None or len(path) > best[0]:
+                best = (len(path), offset)
+    return best[1] if best else None
 
 
 def restore(store: Store, project_id: str, path: str, revision: int, *, user: str) -> WorkbookBase:
     """Put ``path`` back to the value it had at ``revision``; the restore is a new revision."""
-    if not (path.startswith("answers.") or path.startswith("phases.")):
+    if not path.startswith(("answers.", "phases.")) or len(path.split(".")) < 2:
         raise WorkbookError(
             "only answers and checklist fields can be restored (comments and sign-offs keep "
-            "their own record)",
+            "their own record): name a field such as answers.q4.response",
             field=path,
         )
     current = store.open(project_id)
@@ -682,7 +860,17 @@ def word_diff_text(old: str | None, new: str | None) -> str:
 
 
 def format_value(path: str, value: Any) -> str:
-    """A field's value in words, for history and diffs of fields that are not free text."""
+    """A field's value in words, for history and diffs of fields that are not free text.
+
+    A value without the field's shape (from a hand-edited history line) is shown as JSON.
+    """
+    try:
+        return _format_value(path, value)
+    except (AttributeError, TypeError, KeyError, ValueError):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)[:2000]
+
+
+def _format_value(path: str, value: Any) -> str:
     last = path.rsplit(".", 1)[-1]
     if value is None or value == "" or value == []:
         return "(empty)"
@@ -785,20 +973,37 @@ def action_plan_csv(rows: list[ActionRow]) -> str:
     for r in rows:
         writer.writerow(
             [
-                f"Q{r.question_number}",
-                r.phase_id,
-                _cell(r.action),
-                _cell(r.owner),
-                r.due.isoformat() if r.due else "",
-                r.status,
-                "yes" if r.overdue else "no",
+                _cell(text)
+                for text in (
+                    f"Q{r.question_number}",
+                    r.phase_id,
+                    r.action,
+                    r.owner,
+                    r.due.isoformat() if r.due else "",
+                    r.status,
+                    "yes" if r.overdue else "no",
+                )
             ]
         )
     return buf.getvalue()
 
 
 def _cell(text: str) -> str:
-    return "'" + text if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+    """A CSV cell a spreadsheet will show, not run: an apostrophe goes before a cell that
+    starts with a formula character (= + - @, or a fullwidth one such as ＝), or with
+    anything a spreadsheet may skip before reading one (a space, tab, line break, a
+    zero-width or other invisible character, a byte order mark)."""
+    first = text[:1]
+    if not first:
+        return text
+    if unicodedata.normalize("NFKC", first)[:1] in _FORMULA_START:
+        return "'" + text
+    if first.isspace() or unicodedata.category(first) in {"Cc", "Cf", "Zs", "Zl", "Zp"}:
+        return "'" + text
+    return text
+
+
+_FORMULA_START = frozenset("=+-@")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -835,4 +1040,10 @@ def _apply(
 ) -> WorkbookBase:
     if base_revision is None:
         base_revision = store.open(project_id).revision
-    return store.apply(project_id, changes, user=user, base_revision=base_revision)
+    return store.apply(
+        project_id, changes, user=user, base_revision=base_revision, rules=SAVE_RULES
+    )
+
+
+SAVE_RULES = (check_signoff_rules,)
+"""The rules every save of a project must pass (``Store.apply(..., rules=SAVE_RULES)``)."""
