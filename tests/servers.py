@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -47,24 +48,51 @@ class Server:
     store: Store
     process: subprocess.Popen
     log: Path
+    token: str = ""
+    printed_url: str = ""  # the address `workbook serve` printed
 
     def url(self, page: str, **query: str) -> str:
+        """A page's address with the access token, as a browser would first open it: the
+        server sets its login cookie and redirects to the same address without the token,
+        so the context's later pages (links, reloads) go by the cookie."""
         from urllib.parse import urlencode
 
+        query = {**query, "token": self.token} if self.token else query
         return f"{self.base_url}/voila/render/{page}" + (f"?{urlencode(query)}" if query else "")
 
-    def get(self, path: str, timeout: float = 60) -> tuple[int, str]:
+    def get(
+        self, path: str, timeout: float = 60, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        """GET with the token in an Authorization header (so not in the address)."""
+        headers = dict(headers or {})
+        if self.token:
+            headers["Authorization"] = f"token {self.token}"
+        request = urllib.request.Request(self.base_url + path, headers=headers)
         try:
-            with urllib.request.urlopen(self.base_url + path, timeout=timeout) as resp:
+            with urllib.request.urlopen(request, timeout=timeout) as resp:
                 return resp.status, resp.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode("utf-8", "replace")
 
+    def kernels(self) -> list[dict]:
+        """The server's running kernels (GET /api/kernels)."""
+        import json
+
+        status, body = self.get("/api/kernels", timeout=30)
+        assert status == 200, (status, body[:200])
+        return json.loads(body)
+
+
+PRINTED_URL = re.compile(r"^\s+(http://\S+[?&]token=([0-9A-Za-z_-]+))\s*$", re.M)
+
 
 def start_server(workspace: Path, log: Path, extra_args: tuple[str, ...] = ()) -> Server:
+    """`workbook serve` on a free port. Ready once it has printed its address and that
+    address's token opens the kernel list."""
     port = free_port()
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("JUPYTERHUB_USER", None)
+    env.pop("WORKBOOK_TOKEN", None)
     with log.open("w") as fh:  # the child keeps its own copy of the handle
         proc = subprocess.Popen(
             [
@@ -88,12 +116,17 @@ def start_server(workspace: Path, log: Path, extra_args: tuple[str, ...] = ()) -
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"workbook serve exited early:\n{log.read_text()}")
-        try:
-            status, _ = server.get("/", timeout=5)
-            if status == 200:
-                return server
-        except OSError:
-            pass
+        if not server.token:
+            printed = PRINTED_URL.search(log.read_text(errors="replace"))
+            if printed:
+                server.printed_url, server.token = printed.group(1), printed.group(2)
+        if server.token:
+            try:
+                status, _ = server.get("/api/kernels", timeout=5)
+                if status == 200:
+                    return server
+            except OSError:
+                pass
         time.sleep(0.3)
     stop_server(server)
     raise RuntimeError(f"workbook serve did not answer within 120 s:\n{log.read_text()}")
@@ -130,7 +163,7 @@ def require_chromium() -> Path:
         return CHROMIUM
     message = (
         f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` "
-        "(.ci/run does), or set WORKBOOK_CHROMIUM to its path"
+        "(`make test` does), or set WORKBOOK_CHROMIUM to its path"
     )
     if os.environ.get("CI") or not os.environ.get("WORKBOOK_SKIP_BROWSER"):
         pytest.fail(message)
@@ -151,3 +184,11 @@ def browser() -> Iterator:
         b = p.chromium.launch(executable_path=str(path), headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+def as_user(page, server: Server, name: str) -> None:
+    """Sign ``page``'s browser context in as ``name`` the way the app does: the session
+    cookie the page script writes after the name prompt (never a name in the address)."""
+    from urllib.parse import quote
+
+    page.context.add_cookies([{"name": "ew_user", "value": quote(name), "url": server.base_url}])

@@ -270,7 +270,7 @@ def test_keyboard_reaches_every_control_with_a_visible_focus_indicator(voila_ser
     as_user(page, voila_server, "Kim")
     open_app(page, voila_server.url("01-explore.ipynb", project=project))
     phase = BANK.phase("explore")
-    nav_links = ["Start", "Explore phase", "Develop phase", "Implement phase"]
+    nav_links = ["Skip to questions", "Start", "Explore phase", "Develop phase", "Implement phase"]
     checklist = [f"{n}. {item.text}" for n, item in enumerate(phase.checklist, start=1)]
     answer_label = "Your answer to question 1"
     targets: list[tuple[str, str, Any]] = [
@@ -289,7 +289,7 @@ def test_keyboard_reaches_every_control_with_a_visible_focus_indicator(voila_ser
         if stops[-1]["tag"] == "button" and stops[-1]["name"] == "Add evidence item":
             break
     order = [(s["tag"], s["name"]) for s in stops]
-    assert order[0] == ("a", "Start"), f"first Tab stop: {order[0]}"
+    assert order[0] == ("a", "Skip to questions"), f"first Tab stop: {order[0]}"
     positions = []
     for tag, name, _ in targets:
         assert (tag, name) in order, f"Tab never reached {tag} {name!r}; it went: {order}"
@@ -308,15 +308,17 @@ def test_keyboard_reaches_every_control_with_a_visible_focus_indicator(voila_ser
 
     # Focus on question 1's "Add evidence item": Enter adds a row and focus moves into it.
     page.keyboard.press("Enter")
-    reference_1 = page.get_by_label("Link or document (evidence item 1)", exact=True)
+    reference_1 = page.get_by_label("Question 1, evidence item 1: link or document", exact=True)
     expect(reference_1).to_be_focused()
-    expect(page.get_by_label("What it shows (evidence item 1)", exact=True)).to_be_visible()
+    expect(
+        page.get_by_label("Question 1, evidence item 1: what it shows", exact=True)
+    ).to_be_visible()
     page.keyboard.type("DPIA v2")
     screenshot_view(page, "01-explore-focus")
 
     tab_until(page, "button", "Add evidence item")
     page.keyboard.press("Space")
-    reference_2 = page.get_by_label("Link or document (evidence item 2)", exact=True)
+    reference_2 = page.get_by_label("Question 1, evidence item 2: link or document", exact=True)
     expect(reference_2).to_be_focused()
     page.keyboard.type("Panel minutes")
 
@@ -324,7 +326,9 @@ def test_keyboard_reaches_every_control_with_a_visible_focus_indicator(voila_ser
     tab_until(page, "button", "Remove evidence item 1", back=True)
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Add evidence item").first).to_be_focused()
-    expect(page.get_by_label(re.compile(r"^Link or document \(evidence item"))).to_have_count(1)
+    expect(
+        page.get_by_label(re.compile(r"^Question 1, evidence item \d: link or document"))
+    ).to_have_count(1)
     expect(reference_1).to_have_value("Panel minutes")
 
     saved = wait_for_disk(
@@ -399,23 +403,23 @@ AXE_ALLOWED: dict[str, str] = {}
 PHASE_READY = ".ew-phase .ew-footer"  # the last thing on a phase page
 AXE_PAGES = [
     pytest.param(
-        "00-start.ipynb", {"project": "demo", "user": "Axe"}, ".ew-start .ew-footer", id="00-start"
+        "00-start.ipynb", {"project": "demo", "named": "Axe"}, ".ew-start .ew-footer", id="00-start"
     ),
     pytest.param(
-        "01-explore.ipynb", {"project": "demo", "user": "Axe"}, PHASE_READY, id="01-explore"
+        "01-explore.ipynb", {"project": "demo", "named": "Axe"}, PHASE_READY, id="01-explore"
     ),
     pytest.param(
-        "02-develop.ipynb", {"project": "demo", "user": "Axe"}, PHASE_READY, id="02-develop"
+        "02-develop.ipynb", {"project": "demo", "named": "Axe"}, PHASE_READY, id="02-develop"
     ),
     pytest.param(
-        "03-implement.ipynb", {"project": "demo", "user": "Axe"}, PHASE_READY, id="03-implement"
+        "03-implement.ipynb", {"project": "demo", "named": "Axe"}, PHASE_READY, id="03-implement"
     ),
     pytest.param(
         "01-explore.ipynb", {"project": "demo"}, ".ew-name-prompt .jupyter-button", id="name-prompt"
     ),
     pytest.param(
         "04-review.ipynb",
-        {"project": "demo", "user": "Axe"},
+        {"project": "demo", "named": "Axe"},
         ".ew-review .ew-footer",
         id="04-review",
     ),
@@ -427,6 +431,9 @@ def test_axe_finds_no_serious_or_critical_violations(
     voila_server, page, request, notebook, query, ready
 ):
     name = request.node.callspec.id
+    query = dict(query)
+    if "named" in query:  # the name this browser session gave (a cookie, never the address)
+        as_user(page, voila_server, query.pop("named"))
     open_app(page, voila_server.url(notebook, **query), ready)
     # Show what is folded away (the help under each question) so that axe checks it too.
     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")

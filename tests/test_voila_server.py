@@ -33,7 +33,8 @@ PAGES = {
     "03-implement.ipynb": ("Implement phase (questions 11 to 13)", "PhaseWorkbook("),
     "04-review.ipynb": ("Oversight review", "ReviewPage("),
 }
-QUERY = {"project": "demo", "user": "Tester"}
+QUERY = {"project": "demo"}
+NAMED = {"Cookie": "ew_user=Tester"}  # the browser session's name, as the page script keeps it
 SOURCE_SNIPPETS = (
     "from widgets import",
     "phase_page(",
@@ -140,7 +141,9 @@ def rendered(voila_server):
 
     def get(page: str) -> tuple[int, str]:
         if page not in cache:
-            cache[page] = voila_server.get(f"/voila/render/{page}?{urlencode(QUERY)}")
+            cache[page] = voila_server.get(
+                f"/voila/render/{page}?{urlencode(QUERY)}", headers=NAMED
+            )
         return cache[page]
 
     return get
@@ -312,11 +315,11 @@ def test_bad_project_over_plain_http_is_a_200_page_with_the_message(voila_server
 IMG = "<img src=x onerror=\"window.__pwned=1;alert('img')\">"
 SCRIPT = "<script>window.__pwned=2;alert('script')</script>"
 HOSTILE = {
-    "start-page": (
+    "start-page": (  # the address's name is ignored: the page asks for one
         "00-start.ipynb",
         {"project": IMG, "user": SCRIPT},
-        ".ew-start",
-        "Open a project",
+        ".ew-name-prompt",
+        "Who is editing?",
     ),
     "phase-unknown-project": (
         "03-implement.ipynb",
@@ -324,11 +327,11 @@ HOSTILE = {
         ".ew-message",
         "Project not found",
     ),
-    "phase-hostile-user": (
+    "phase-hostile-user": (  # a name in the address is never used, so it asks instead
         "01-explore.ipynb",
         {"project": "demo", "user": IMG},
-        'p.ew-hint:has-text("Editing as")',
-        "Editing as <img src=x",
+        ".ew-name-prompt",
+        "Who is editing?",
     ),
 }
 
@@ -704,5 +707,17 @@ def test_serve_with_a_token_requires_it(tmp_path):
 
         assert _run(connect, "") == 403
         assert _run(connect, f"?token={token}") == 101
+
+        # Bound to every address, it answers to the --allow-host name and refuses others.
+        for host, expected in (("workbook.test", 200), ("evil.example", 403)):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                conn.putrequest("GET", "/api/kernels", skip_host=True)
+                conn.putheader("Host", f"{host}:{port}")
+                conn.putheader("Authorization", f"token {token}")
+                conn.endheaders()
+                assert conn.getresponse().status == expected, host
+            finally:
+                conn.close()
     finally:
         stop_server(server)

@@ -348,3 +348,17 @@ def test_start_page_lists_projects_and_creates_one(blank_store, monkeypatch):
     page.create_button.click()
     assert page.picker.value == "placement-forecast"
     assert blank_store.open("placement-forecast").project.created_by == "Ann"
+
+
+def test_a_hostile_name_cookie_is_cleaned_and_escaped(blank_store, monkeypatch):
+    from urllib.parse import quote
+
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    monkeypatch.setenv("QUERY_STRING", "project=p")
+    name = '<img src=x onerror="alert(1)">\x1b[31m\u202e'
+    monkeypatch.setenv("HTTP_COOKIE", f"ew_user={quote(name)}")
+    (workbook_page,) = phase_page("explore", workspace=blank_store.root).children
+    header = workbook_page.children[0].value
+    assert "<img" not in header
+    assert "Editing as <strong>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;[31m</strong>" in header
+    assert "\x1b" not in workbook_page.session.user

@@ -9,17 +9,14 @@ lays them out. All text from projects is escaped.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlencode
 
 import ipywidgets as w
 
 from widgets._bind import esc, html_block, plain_kw, stacked_kw
 from widgets.page import _guard, _message
 from widgets.phase import PHASE_PAGES, START_PAGE, page_link
-from widgets.project import clean_name
 from widgets.voila_request import request_params
 from workbook.bank import Bank, load_bank
 from workbook.portfolio import (
@@ -79,8 +76,36 @@ CSS = """
 .ew-sr { position: absolute !important; width: 1px; height: 1px; overflow: hidden;
   clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
 .ew-pf-chart svg { display: block; max-width: 46rem !important; }
-@media (max-width: 40rem) { .ew-pf-table tbody th { min-width: 9rem; } }
+.ew-pf-label { display: none; }
+/* Narrower than the table (tablets upright, phones): each project is a card, its columns
+   one under another with their names beside them (WCAG 2.2 1.4.10: no sideways scrolling).
+   The explicit ARIA roles keep it a table for screen readers whatever its display. */
+@media (max-width: 60rem) {
+  .ew-pf-table, .ew-pf-table :is(caption, tbody, tr, th, td) { display: block; }
+  .ew-pf-table thead {
+    display: block; position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip-path: inset(50%);
+  }
+  .ew-pf-table thead :is(tr, th) { display: block; }
+  .ew-pf-table tbody tr {
+    border: 1px solid #b1b4b6; border-left: 5px solid #1d70b8; margin: 0 0 1rem;
+    padding: 0.5rem 0.75rem; background: #fff !important;
+  }
+  .ew-pf-table tbody tr.ew-pf-error { border-left-color: #942514; }
+  .ew-pf-table tbody :is(th, td) { border: none; padding: 0.3rem 0; min-width: 0; width: auto; }
+  .ew-pf-table tbody th { padding-bottom: 0.5rem; border-bottom: 1px solid #b1b4b6; }
+  .ew-pf-table tbody .ew-pf-tool { font-size: 1.1rem; }
+  .ew-pf-table tbody td.ew-pf-num { text-align: left; padding-right: 0; width: auto; }
+  .ew-pf-label { display: block; font-weight: 700; }
+  .ew-pf-num .ew-pf-label { display: inline; }
+  .ew-pf-num .ew-pf-label::after { content: ": "; }
+  .ew-pf-sig { display: inline-block; margin-left: 0.75rem; }
+}
 """
+
+
+_NUM_LABEL = '<span class="ew-pf-label" aria-hidden="true">%s</span>'
+"""A column's name, shown beside its figure when the table is laid out as cards."""
 
 
 def _plural(n: int, one: str, many: str | None = None) -> str:
@@ -93,7 +118,6 @@ class PortfolioDashboard(w.VBox):
     def __init__(
         self,
         store: Store,
-        user: str = "",
         *,
         local_authority: str | None = None,
         status: str | None = None,
@@ -103,7 +127,6 @@ class PortfolioDashboard(w.VBox):
         super().__init__()
         self.add_class("ew-portfolio")
         self.store = store
-        self.user = user
         self.today = today
         self.bank = bank or load_bank()
         self.rows: list[PortfolioRow] = []
@@ -136,7 +159,7 @@ class PortfolioDashboard(w.VBox):
         self.refresh_button.on_click(lambda _: self.refresh())
 
         filters = w.HBox([self.authority, self.status], **plain_kw(w.HBox, "ew-row", "ew-wrap"))
-        start = esc(f"{START_PAGE}?{urlencode({'user': user})}" if user else START_PAGE)
+        start = esc(START_PAGE)
         self.children = [
             html_block(
                 f'<style>{CSS}</style><nav class="ew-nav" aria-label="Workbook pages">'
@@ -240,7 +263,7 @@ class PortfolioDashboard(w.VBox):
         )
 
     def _link(self, page: str, project_id: str) -> str:
-        return esc(page_link(page, project_id, self.user or None))
+        return esc(page_link(page, project_id))
 
     def _phase_cell(self, row: PortfolioRow, p: PhaseSummary) -> str:
         link = self._link(PHASE_PAGES[p.phase_id], row.project_id)
@@ -253,7 +276,8 @@ class PortfolioDashboard(w.VBox):
         else:
             sig, cls = f"\u2713 {p.decision_label}", "current"
         return (
-            f'<td class="ew-pf-phase" data-stage="{esc(p.stage)}">'
+            f'<td role="cell" class="ew-pf-phase" data-stage="{esc(p.stage)}">'
+            f'<span class="ew-pf-label" aria-hidden="true">{esc(p.title)}</span>'
             f'<a href="{link}">{p.percent}%<span class="ew-sr"> of the {esc(p.title)} done'
             f"</span></a>"
             f'<span class="ew-pf-bar" aria-hidden="true"><span style="width:{p.percent}%">'
@@ -272,10 +296,13 @@ class PortfolioDashboard(w.VBox):
         if not row.readable:
             cols = 2 + len(self.bank.phases)
             return (
-                f'<tr class="ew-pf-error" data-project="{esc(row.project_id)}" data-error="1">'
-                f'<th scope="row"><span class="ew-pf-tool">{esc(row.project_id)}</span>'
+                f'<tr role="row" class="ew-pf-error" data-project="{esc(row.project_id)}" '
+                'data-error="1">'
+                f'<th role="rowheader" scope="row"><span class="ew-pf-tool">'
+                f"{esc(row.project_id)}</span>"
                 f'<span class="ew-pf-meta">Cannot be read</span></th>'
-                f'<td colspan="{cols}"><span class="ew-pf-alert">This project cannot be read:'
+                f'<td role="cell" colspan="{cols}"><span class="ew-pf-alert">'
+                "This project cannot be read:"
                 f"</span> {esc(row.error or '')}</td></tr>"
             )
         attrs = {
@@ -302,48 +329,52 @@ class PortfolioDashboard(w.VBox):
         )
         start = self._link(START_PAGE, row.project_id)
         return (
-            f"<tr {attr_text}>"
-            f'<th scope="row"><a class="ew-pf-tool" href="{start}">'
+            f'<tr role="row" {attr_text}>'
+            f'<th role="rowheader" scope="row"><a class="ew-pf-tool" href="{start}">'
             f"{esc(row.tool_name)}</a>"
             f'<span class="ew-pf-meta">{esc(row.local_authority)}</span>'
             f'<span class="ew-pf-meta"><a href="{review}">Review and sign-off'
             f'<span class="ew-sr"> for {esc(row.tool_name)}</span></a></span></th>'
             + "".join(self._phase_cell(row, p) for p in row.phases)
-            + f'<td class="ew-pf-num">{challenges}</td><td class="ew-pf-num">{overdue}</td></tr>'
+            + f'<td role="cell" class="ew-pf-num">{_NUM_LABEL % "Open challenges"}'
+            f"{challenges}</td>"
+            f'<td role="cell" class="ew-pf-num">{_NUM_LABEL % "Overdue actions"}{overdue}</td>'
+            "</tr>"
         )
 
     def _table_html(self, rows: list[PortfolioRow]) -> str:
         if not self.rows:
             return ""
         head = "".join(
-            f'<th scope="col">{esc(p.title)}<span class="ew-pf-meta">done, sign-off</span></th>'
+            f'<th role="columnheader" scope="col">{esc(p.title)}'
+            '<span class="ew-pf-meta">done, sign-off</span></th>'
             for p in self.bank.phases
         )
         if rows:
             body = "".join(self._row_html(r) for r in rows)
         else:
             body = (
-                f'<tr><td colspan="{3 + len(self.bank.phases)}">No projects match these filters. '
+                f'<tr role="row"><td role="cell" colspan="{3 + len(self.bank.phases)}">'
+                "No projects match these filters. "
                 "Choose \u201cAll local authorities\u201d and \u201cAll projects\u201d to see "
                 "every project.</td></tr>"
             )
         return (
             '<div class="ew-pf-wrap" role="region" aria-labelledby="projects" tabindex="0">'
-            '<table class="ew-pf-table">'
+            '<table class="ew-pf-table" role="table">'
             f"<caption>{esc(_plural(len(rows), 'project'))}{esc(self._scope())}</caption>"
-            f'<thead><tr><th scope="col">Project</th>{head}'
-            '<th scope="col" class="ew-pf-num">Open challenges</th>'
-            '<th scope="col" class="ew-pf-num">Overdue actions</th></tr></thead>'
-            f"<tbody>{body}</tbody></table></div>"
+            '<thead role="rowgroup"><tr role="row">'
+            f'<th role="columnheader" scope="col">Project</th>{head}'
+            '<th role="columnheader" scope="col" class="ew-pf-num">Open challenges</th>'
+            '<th role="columnheader" scope="col" class="ew-pf-num">Overdue actions</th></tr>'
+            f'</thead><tbody role="rowgroup">{body}</tbody></table></div>'
         )
 
 
 def portfolio_page(workspace: str | Path | None = None) -> w.Widget:
-    """The portfolio dashboard. Read-only, so no name is asked for; a ``user`` in the URL
-    (or JupyterHub's) is carried into the links to project pages. ``?authority=`` and
-    ``?status=`` choose the filters."""
+    """The portfolio dashboard. Read-only, so no name is asked for (links never carry one).
+    ``?authority=`` and ``?status=`` choose the filters."""
     params = request_params()
-    user = clean_name(os.environ.get("JUPYTERHUB_USER") or params.get("user"))
 
     def build() -> w.Widget:
         store = Store(workspace)
@@ -357,7 +388,6 @@ def portfolio_page(workspace: str | Path | None = None) -> w.Widget:
             [
                 PortfolioDashboard(
                     store,
-                    user,
                     local_authority=params.get("authority"),
                     status=params.get("status"),
                 )

@@ -843,6 +843,10 @@ class HistoryView(w.VBox):
         self.update()
         self.more.focus()
 
+    @property
+    def _fetch(self) -> int:
+        return self.limit * 3 + 10
+
     def _query(self) -> tuple[list[dict[str, Any]], str]:
         ctx = self.ctx
         phase_id = self.phase.value or None
@@ -864,6 +868,9 @@ class HistoryView(w.VBox):
             since=since,
             phase_id=phase_id,
             include_review=bool(self.include_review.value),
+            # read only as far back as the page shows (some lines get no entry of their
+            # own, such as who resolved a thread): a long history opens as fast as a short one
+            limit=self._fetch,
         )
         if not self.include_review.value or phase_id is not None:
             entries = [e for e in entries if e.get("outcome") == "saved" and e.get("path")]
@@ -881,24 +888,28 @@ class HistoryView(w.VBox):
             if label is not None:
                 shown.append((e, label))
         self.entries = [e for e, _ in shown]
+        complete = len(entries) < self._fetch  # the whole history was read
         total = len(shown)
         shown = shown[: self.limit]
         key = (note, total, tuple((e["revision"], e["path"]) for e, _ in shown))
         if key == self._shown_key:
             return  # nothing new: keep the widgets (and the focus) as they are
         self._shown_key = key
-        self.summary.value = (
-            f'<p class="ew-hint">{esc(note)}{_plural(total, "change")}'
-            + (f", newest first; showing the latest {len(shown)}" if total > len(shown) else "")
-            + ".</p>"
-        )
+        if complete:
+            count = _plural(total, "change") + (
+                f", newest first; showing the latest {len(shown)}" if total > len(shown) else ""
+            )
+        else:
+            count = f"The latest {len(shown)} changes, newest first"
+        self.summary.value = f'<p class="ew-hint">{esc(note)}{esc(count)}.</p>'
+
         old_widgets, self._entry_widgets = self._entry_widgets, []
         self.restore_buttons = []
         data = self.ctx.workbook.to_data()
         children: list[w.Widget] = []
         for e, label in shown:
             children.append(self._entry(e, label, data))
-        if total > len(shown):
+        if total > len(shown) or not complete:
             children.append(self.more)
         self.entries_box.children = children
         for widget in old_widgets:

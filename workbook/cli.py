@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,9 @@ import click
 
 from workbook import __version__
 from workbook.errors import WorkbookError
+
+HISTORY_LIMIT = 200
+"""Changes `workbook history` shows unless told otherwise (`--all`, `--limit N`)."""
 
 
 def current_user() -> str:
@@ -29,6 +33,44 @@ def current_user() -> str:
         return "unknown"
 
 
+# The colour codes click.style writes for this command; every other escape sequence and
+# control character is removed from what the command prints (a project name, an answer
+# or a file name could hold one, and a terminal would obey it).
+_OUR_STYLES = re.compile(r"\x1b\[(?:0|1|4|9|31|32)m")
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI (cursor moves, erase, colours)
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC (window title, clipboard, links)
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC
+    r"|\x1b[ -/]*[0-~]?"  # any other escape
+)
+# Control characters (Unicode category Cc) but newline and tab, and the bidirectional
+# controls that can make a terminal show text in another order than it is stored.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str, *, keep_styles: bool = False) -> str:
+    """``text`` without terminal escape sequences or control characters (newlines and
+    tabs are kept; with ``keep_styles``, so are the colour codes this command writes)."""
+    pieces = []
+    pos = 0
+    for match in _ESCAPES.finditer(text):
+        pieces.append(_strip_controls(text[pos : match.start()]))
+        if keep_styles and _OUR_STYLES.fullmatch(match.group()):
+            pieces.append(match.group())
+        pos = match.end()
+    pieces.append(_strip_controls(text[pos:]))
+    return "".join(pieces)
+
+
+def _strip_controls(text: str) -> str:
+    return _CONTROLS.sub("", text)
+
+
+def echo(message: Any = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` for anything that may hold stored text: escapes and controls removed."""
+    click.echo(clean_text(str(message), keep_styles=True), err=err, nl=nl)
+
+
 class _Group(click.Group):
     """Turns library errors into one clear line instead of a traceback."""
 
@@ -36,7 +78,15 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except WorkbookError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_one_line(clean_text(str(exc)), 2000)) from None
+        except click.ClickException as exc:
+            exc.message = clean_text(exc.message)
+            raise
+        except BrokenPipeError:
+            raise  # output piped into `head` and the like: click exits quietly
+        except OSError as exc:  # a file the command was pointed at could not be used
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(clean_text(f"{where}{exc.strerror or exc}")) from None
         except KeyboardInterrupt:
             raise click.Abort() from None
 
@@ -44,7 +94,7 @@ class _Group(click.Group):
 def _store(ctx: click.Context) -> Any:
     from workbook.store import Store
 
-    return Store(ctx.obj["workspace"])
+    return Store(ctx.obj["workspace"], on_problem=lambda msg: echo(f"Warning: {msg}", err=True))
 
 
 workspace_option = click.option(
@@ -95,7 +145,7 @@ def new(
         oversight_group=oversight_group,
         user=user or current_user(),
     )
-    click.echo(f"Created project {wb.project.id!r} in {store.root / wb.project.id}")
+    echo(f"Created project {wb.project.id!r} in {store.root / wb.project.id}")
 
 
 @cli.command(name="list")
@@ -107,14 +157,12 @@ def list_(ctx: click.Context) -> None:
     store = _store(ctx)
     entries = store.list()
     if not entries:
-        click.echo(
-            f"No projects in {store.root}. Create one with: workbook new NAME --authority LA"
-        )
+        echo(f"No projects in {store.root}. Create one with: workbook new NAME --authority LA")
         return
     rows = [("PROJECT", "TOOL", "LOCAL AUTHORITY", "REV", "COMPLETE")]
     for entry in entries:
         if entry.workbook is None:
-            rows.append((entry.id, f"unreadable: {entry.error}", "", "", ""))
+            rows.append((entry.id, _cell(f"unreadable: {entry.error}", 200), "", "", ""))
             continue
         wb = entry.workbook
         phases = project_progress(wb)
@@ -123,13 +171,13 @@ def list_(ctx: click.Context) -> None:
         rows.append(
             (
                 wb.project.id,
-                wb.project.tool_name,
-                wb.project.local_authority,
+                _cell(wb.project.tool_name),
+                _cell(wb.project.local_authority),
                 str(wb.revision),
                 f"{done}/{total}",
             )
         )
-    click.echo(_table(rows))
+    echo(_table(rows))
 
 
 @cli.command()
@@ -143,11 +191,14 @@ def status(ctx: click.Context, project: str) -> None:
     wb = _store(ctx).open(project)
     bank = load_bank(wb.edition)
     info = wb.project
-    click.echo(
-        click.style(f"{info.tool_name}", bold=True) + f"  ({info.id}, revision {wb.revision})"
+    echo(
+        click.style(_cell(info.tool_name, 200), bold=True)
+        + f"  ({info.id}, revision {wb.revision})"
     )
-    click.echo(f"{info.local_authority}" + (f" · owner: {info.owner}" if info.owner else ""))
-    click.echo("")
+    echo(
+        _cell(info.local_authority, 200) + (f" · owner: {_cell(info.owner)}" if info.owner else "")
+    )
+    echo("")
     rows = [
         ("PHASE", "COMPLETE", "ANSWERED", "FURTHER WORK", "PROMPT NOTES", "CHECKLIST", "PROGRESS")
     ]
@@ -164,15 +215,15 @@ def status(ctx: click.Context, project: str) -> None:
                 _bar(p.fraction),
             )
         )
-    click.echo(_table(rows))
-    click.echo("")
+    echo(_table(rows))
+    echo("")
     for phase, p in zip(bank.phases, phases, strict=True):
-        click.echo(click.style(phase.title, bold=True))
+        echo(click.style(phase.title, bold=True))
         for q, qp in zip(phase.questions, p.questions, strict=True):
             label = qp.status.label
             if qp.status.value == "not_started" and qp.answered:
                 label = "Answered, status not set"
-            click.echo(f"  {q.number:>2}. {label:<26} {_clip(q.text, 60)}")
+            echo(f"  {q.number:>2}. {label:<26} {_clip(q.text, 60)}")
     _echo_review(wb, bank)
 
 
@@ -180,8 +231,8 @@ def _echo_review(wb: Any, bank: Any) -> None:
     """Sign-off and open challenges per phase, and overdue actions, under `status`."""
     from workbook import review
 
-    click.echo("")
-    click.echo(click.style("Oversight review", bold=True))
+    echo("")
+    echo(click.style("Oversight review", bold=True))
     for phase in bank.phases:
         state = review.signoff_state(wb, phase.id)
         line = state.summary
@@ -191,10 +242,10 @@ def _echo_review(wb: Any, bank: Any) -> None:
         more = (
             f"; {challenges} open challenge{'s' if challenges != 1 else ''}" if challenges else ""
         )
-        click.echo(f"  {phase.title}: {line}{more}")
+        echo(f"  {phase.title}: {line}{more}")
     overdue = review.overdue_actions(wb)
     if overdue:
-        click.echo(
+        echo(
             f"  {len(overdue)} further-work action{'s are' if len(overdue) > 1 else ' is'} "
             f"overdue: see `workbook actions {wb.project.id} --overdue`"
         )
@@ -210,15 +261,13 @@ def validate(ctx: click.Context, target: str) -> None:
     path = Path(target)
     if path.is_dir():
         path = path / ANSWERS_FILE
-    if path.is_file():
+    if path.is_file() or os.path.lexists(path):  # a FIFO or device is refused, not read
         wb = read_file(path)
     else:
         store = _store(ctx)
         wb = store.open(target)
         path = store.answers_path(target)
-    click.echo(
-        f"OK: {path} is a valid answers file (project {wb.project.id!r}, revision {wb.revision})"
-    )
+    echo(f"OK: {path} is a valid answers file (project {wb.project.id!r}, revision {wb.revision})")
 
 
 @cli.command()
@@ -232,20 +281,35 @@ def demo(ctx: click.Context, project_id: str) -> None:
 
     store = _store(ctx)
     if store.exists(project_id):
-        click.echo(f"Demo project {project_id!r} already exists in {store.root}; left as it is.")
+        echo(f"Demo project {project_id!r} already exists in {store.root}; left as it is.")
         return
     wb = create_demo(store, project_id=project_id, user=current_user())
-    click.echo(f"Created demo project {wb.project.id!r} ({wb.project.tool_name}) in {store.root}")
+    echo(f"Created demo project {wb.project.id!r} ({wb.project.tool_name}) in {store.root}")
 
 
 @cli.command()
-@click.option("--port", default=8866, show_default=True, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8866,
+    show_default=True,
+    help="Port to listen on (it must be free).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--token",
     envvar="WORKBOOK_TOKEN",
     default=None,
-    help="Require this token (needed to listen on anything but 127.0.0.1). Env: WORKBOOK_TOKEN.",
+    help="Access token (16+ characters). Without it one is generated and printed in the "
+    "address; needed to listen on anything but loopback. Env: WORKBOOK_TOKEN.",
+)
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A host name people use to reach the server (repeatable; needed with any --host "
+    "but loopback). Requests to other names are refused.",
 )
 @click.option("--project", default="demo", show_default=True, help="Project the start link opens.")
 @click.option(
@@ -260,23 +324,25 @@ def serve(
     port: int,
     host: str,
     token: str | None,
+    allow_hosts: tuple[str, ...],
     project: str,
     notebooks: Path | None,
 ) -> None:
-    """Serve the workbook app with Voilà (no code, no tracebacks)."""
+    """Serve the workbook app with Voilà (no code, no tracebacks).
+
+    Prints the address to open (with the access token) once the port is ours; a port
+    that is taken is an error."""
     from workbook.serve import voila_command
 
-    cmd, env, cwd, url = voila_command(
+    cmd, env, cwd, _url = voila_command(
         workspace=ctx.obj["workspace"],
         port=port,
         host=host,
         token=token,
         project=project,
         notebooks=notebooks,
+        allow_hosts=allow_hosts,
     )
-    click.echo(f"Serving the workbook for {host}:{port}. Open this address in your browser:")
-    click.echo(f"\n    {url}\n")
-    click.echo("Press Ctrl+C to stop.", err=True)
     sys.stdout.flush()
     os.chdir(cwd)
     os.execve(cmd[0], cmd, env)
@@ -342,13 +408,13 @@ def export(
     )
     for item in result.projects:
         if item.ok:
-            click.echo(f"{item.project}: " + ", ".join(f.name for f in item.files))
+            echo(f"{item.project}: " + ", ".join(f.name for f in item.files))
         else:
-            click.echo(f"{item.project}: FAILED: {item.error}", err=True)
+            echo(f"{item.project}: FAILED: {item.error}", err=True)
     if result.index:
-        click.echo(f"Oversight pack: {result.index}")
+        echo(f"Oversight pack: {result.index}")
     done = len(result.projects) - len(result.failed)
-    click.echo(f"Exported {done} of {len(result.projects)} projects to {out}")
+    echo(f"Exported {done} of {len(result.projects)} projects to {out}")
     if result.failed:
         ctx.exit(1)
 
@@ -365,12 +431,20 @@ def export(
 @click.option(
     "--since",
     "since",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=1_000_000_000),
     metavar="REVISION",
     default=None,
     help="Only what changed after REVISION, one line per field.",
 )
 @click.option("--phase", default=None, help="Only one phase (explore, develop, implement).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1, max=1_000_000),
+    default=HISTORY_LIMIT,
+    show_default=True,
+    help="Without --since/--since-signoff: show only the latest N changes.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every change (no --limit).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
 def history(
@@ -379,9 +453,15 @@ def history(
     since_signoff: str | None,
     since: int | None,
     phase: str | None,
+    limit: int,
+    show_all: bool,
     as_json: bool,
 ) -> None:
-    """Show what changed in PROJECT, by whom and when, with a word-level diff of answers."""
+    """Show what changed in PROJECT, by whom and when, with a word-level diff of answers.
+
+    The history file is read from its end, so the latest changes show at once however
+    long the history is.
+    """
     import json
 
     from workbook import review
@@ -417,14 +497,23 @@ def history(
         heading = None
 
     color = _color()
-    if heading is None:  # the full log, revision by revision
-        entries = review.history_entries(store, project, phase_id=phase)
+    if heading is None:  # the log, revision by revision
+        wanted = None if show_all else limit + 1
+        entries = review.history_entries(store, project, phase_id=phase, limit=wanted)
+        more = wanted is not None and len(entries) > limit
+        if more:
+            entries = entries[1:]
         if as_json:
-            click.echo(json.dumps([_entry_json(e) for e in entries], indent=2, ensure_ascii=False))
+            echo(json.dumps([_entry_json(e) for e in entries], indent=2, ensure_ascii=False))
             return
         if not entries:
-            click.echo("No changes recorded" + (f" in the {phase} phase." if phase else "."))
+            echo("No changes recorded" + (f" in the {phase} phase." if phase else "."))
             return
+        if more:
+            echo(
+                f"Showing the latest {limit} changes, oldest first; --all shows every change, "
+                "--limit N the latest N."
+            )
         last = None
         threads = {v.id: v.target_label for v in review.threads(wb)}
         for e in entries:
@@ -434,8 +523,8 @@ def history(
             if e["revision"] != last:
                 last = e["revision"]
                 when = review.format_time(e.get("time"))
-                click.echo(click.style(f"Revision {last}", bold=True) + f"  {when}  {e['user']}")
-            click.echo(_indent(line, "  "))
+                echo(click.style(f"Revision {last}", bold=True) + f"  {when}  {e['user']}")
+            echo(_indent(line, "  "))
         return
 
     changes = review.changes_since(store, project, since, phase_id=phase)
@@ -447,19 +536,19 @@ def history(
             "phase": phase,
             "changes": [_change_json(c) for c in changes],
         }
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
-    click.echo(click.style(heading, bold=True))
+    echo(click.style(heading, bold=True))
     if not changes:
-        click.echo("No changes to answers or checklists.")
+        echo("No changes to answers or checklists.")
         return
     for c in changes:
         who = ", ".join(c.users)
         revs = ", ".join(str(r) for r in c.revisions)
-        click.echo("")
-        click.echo(click.style(c.label, bold=True))
-        click.echo(f"  by {who}, last {review.format_time(c.time)} (revision {revs})")
-        click.echo(_indent(_diff_text(c.path, c.old, c.new, color)))
+        echo("")
+        echo(click.style(c.label, bold=True))
+        echo(f"  by {who}, last {review.format_time(c.time)} (revision {revs})")
+        echo(_indent(_diff_text(c.path, c.old, c.new, color)))
 
 
 def _check_phase(value: str | None) -> None:
@@ -475,6 +564,17 @@ def _color() -> bool:
 
 def _diff_text(path: str, old: Any, new: Any, color: bool) -> str:
     """Free text as a word diff (``[-removed-]{+added+}``); other fields as old -> new."""
+    try:
+        return _diff_text_of(path, old, new, color)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError):
+        import json  # values without the field's shape (a hand-edited history line)
+
+        before = json.dumps(old, ensure_ascii=False)[:500]
+        after = json.dumps(new, ensure_ascii=False)[:500]
+        return f"{before} -> {after}"
+
+
+def _diff_text_of(path: str, old: Any, new: Any, color: bool) -> str:
     from workbook import review
 
     if review.FieldChange(path, "", old, new, (), (), "").is_text:
@@ -519,9 +619,21 @@ def _indent(text: str, prefix: str = "    ") -> str:
 
 def _describe_entry(e: dict[str, Any], color: bool, threads: dict[str, str]) -> str | None:
     """One history line in words (None for a detail already said by another line)."""
+    try:
+        return _describe(e, color, threads)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError):
+        # A hand-edited line whose values do not have the shape of the field: say what
+        # is there rather than stopping the whole listing.
+        import json
+
+        old = json.dumps(e.get("old"), ensure_ascii=False)[:200]
+        new = json.dumps(e.get("new"), ensure_ascii=False)[:200]
+        return f"{e.get('path', '')}: {old} -> {new}"
+
+
+def _describe(e: dict[str, Any], color: bool, threads: dict[str, str]) -> str | None:
     from workbook import review
     from workbook.bank import load_bank
-    from workbook.model import Decision
 
     path, old, new = e.get("path", ""), e.get("old"), e.get("new")
     parts = path.split(".")
@@ -544,7 +656,7 @@ def _describe_entry(e: dict[str, Any], color: bool, threads: dict[str, str]) -> 
         title = load_bank().phase(parts[2]).title
         if not isinstance(new, dict):
             return f"Sign-off of the {title} removed"
-        label = Decision(new["decision"]).label
+        label = review.decision_words(new["decision"], new.get("incomplete_questions"))
         role = f" ({new['role']})" if new.get("role") else ""
         cond = f"; conditions: {_one_line(new['conditions'])}" if new.get("conditions") else ""
         return (
@@ -590,7 +702,10 @@ def _change_json(c: Any) -> dict[str, Any]:
 @click.argument("project")
 @click.argument("field_path", metavar="FIELD")
 @click.option(
-    "--revision", type=click.IntRange(min=1), required=True, help="Put back the value it had then."
+    "--revision",
+    type=click.IntRange(min=1, max=1_000_000_000),
+    required=True,
+    help="Put back the value it had then.",
 )
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--user", default=None, help="Your name for the history (default: login name).")
@@ -608,6 +723,13 @@ def restore(
     from workbook.store import get_path
 
     path = _field_path(field_path)
+    parts = path.split(".")
+    if parts[0] not in {"answers", "phases"} or len(parts) < 2 or "" in parts:
+        raise click.ClickException(
+            f"cannot restore {field_path!r}: name one answer or checklist field, such as "
+            "answers.q4.response or phases.explore.checklist.data_maturity.status "
+            "(`workbook history PROJECT --json` lists the paths)"
+        )
     store = _store(ctx)
     wb = store.open(project)
     try:
@@ -620,16 +742,16 @@ def restore(
     old_value = review.value_at(store, project, path, revision)
     label = load_bank().field_label(path)
     if old_value == now_value:
-        click.echo(f"{label} already has its value from revision {revision}; nothing to restore.")
+        echo(f"{label} already has its value from revision {revision}; nothing to restore.")
         return
-    click.echo(click.style(label, bold=True))
-    click.echo(f"  now (revision {wb.revision}) -> as at revision {revision}:")
-    click.echo(_indent(_diff_text(path, now_value, old_value, _color())))
+    echo(click.style(label, bold=True))
+    echo(f"  now (revision {wb.revision}) -> as at revision {revision}:")
+    echo(_indent(_diff_text(path, now_value, old_value, _color())))
     if not yes and not click.confirm("Restore this value?", default=False):
-        click.echo("Nothing changed.")
+        echo("Nothing changed.")
         return
     saved = review.restore(store, project, path, revision, user=user or current_user())
-    click.echo(
+    echo(
         f"Restored {label} to its value at revision {revision}: saved as revision {saved.revision}."
     )
 
@@ -666,7 +788,10 @@ def actions(ctx: click.Context, project: str, csv_file: str | None, overdue: boo
     if csv_file is not None:
         text = review.action_plan_csv(rows)
         if csv_file == "-":
-            click.echo(text, nl=False)
+            if sys.stdout.isatty():
+                echo(text, nl=False)  # shown, so stripped of anything a terminal would run
+            else:
+                click.echo(text, nl=False)  # data for another program, byte for byte
             return
         target = Path(csv_file)
         try:
@@ -674,11 +799,11 @@ def actions(ctx: click.Context, project: str, csv_file: str | None, overdue: boo
             target.write_text(text, encoding="utf-8-sig", newline="")
         except OSError as exc:
             raise click.ClickException(f"could not write {target}: {exc.strerror}") from None
-        click.echo(f"Wrote {len(rows)} action{'s' if len(rows) != 1 else ''} to {target}")
+        echo(f"Wrote {len(rows)} action{'s' if len(rows) != 1 else ''} to {target}")
         return
     if not rows:
         what = "overdue actions" if overdue else "further-work actions"
-        click.echo(f"No {what} in {project!r}.")
+        echo(f"No {what} in {project!r}.")
         return
     table = [("Q", "PHASE", "ACTION", "OWNER", "DUE", "STATUS", "OVERDUE")]
     for r in rows:
@@ -693,9 +818,9 @@ def actions(ctx: click.Context, project: str, csv_file: str | None, overdue: boo
                 "OVERDUE" if r.overdue else "",
             )
         )
-    click.echo(_table(table))
+    echo(_table(table))
     late = sum(r.overdue for r in rows)
-    click.echo(f"\n{len(rows)} action{'s' if len(rows) != 1 else ''}, {late} overdue.")
+    echo(f"\n{len(rows)} action{'s' if len(rows) != 1 else ''}, {late} overdue.")
 
 
 @cli.command()
@@ -709,15 +834,15 @@ def schema(check: bool, write: bool) -> None:
     committed = Path(__file__).parent / "schema" / "answers.schema.json"
     if write:
         committed.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {committed}")
+        echo(f"Wrote {committed}")
     elif check:
         if not committed.is_file() or committed.read_text(encoding="utf-8") != text:
             raise click.ClickException(
                 f"{committed} is out of date; run `workbook schema --write` and commit it"
             )
-        click.echo(f"OK: {committed} is up to date")
+        echo(f"OK: {committed} is up to date")
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -737,6 +862,11 @@ def _bar(fraction: float, width: int = 10) -> str:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cell(text: str, width: int = 60) -> str:
+    """Stored text for one table cell or heading: one line, no control characters."""
+    return _clip(" ".join(clean_text(str(text)).split()), width)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -97,7 +97,15 @@ def export_projects(
     if not ids:
         raise WorkbookError(f"no projects to export in {store.root}")
     out = Path(out).absolute()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = (
+            "a part of it is a file, not a folder"
+            if isinstance(exc, NotADirectoryError | FileExistsError)
+            else exc.strerror or str(exc)
+        )
+        raise WorkbookError(f"cannot create the output folder: {why}", path=out) from None
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(ids)))
     tasks = [
         (pid, str(store.root), formats, str(out), overwrite, keep_notebook, changes) for pid in ids

@@ -1,24 +1,113 @@
-"""Build the Voilà command line for ``workbook serve``.
+"""Check the options of ``workbook serve`` and build the command that serves the app.
 
-The Voilà settings live in ``voila.json`` at the top of the repository (Voilà reads it from
-the folder it starts in). The template lives in ``share/jupyter/voila/templates/ethics`` and
-is found through ``JUPYTER_PATH``. The workspace is passed to every kernel as an absolute
+The server is Voilà with the app's own front door (``workbook/voila_app.py``): it answers
+only to its own address, always needs a token, and redirects ``/`` to the start page. The
+Voilà settings live in ``voila.json`` at the top of the repository (Voilà reads it from the
+folder it starts in). The template lives in ``share/jupyter/voila/templates/ethics`` and is
+found through ``JUPYTER_PATH``. The workspace is passed to every kernel as an absolute
 ``WORKBOOK_WORKSPACE``, because Voilà starts kernels in the notebooks' folder.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
+import re
 import secrets
 import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from workbook.errors import WorkbookError
 from workbook.store import WORKSPACE_ENV, resolve_workspace
 
 REPO = Path(__file__).resolve().parent.parent
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+SETTINGS_ENV = "WORKBOOK_SERVE"
+START_PAGE = "voila/render/00-start.ipynb"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\]/\s]+)(?::(\d{1,5}))?")
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """``'name:port'``, ``'name'`` or ``'[v6]:port'`` as (lower-case name without brackets,
+    port or None); None if it is not a host at all."""
+    match = _HOST.fullmatch(value.strip())
+    if not match:
+        return None
+    name, port = match.group(1).lower(), match.group(2)
+    if name.startswith("["):
+        name = name[1:-1]
+    return name, int(port) if port else None
+
+
+@dataclass(frozen=True)
+class Origins:
+    """The ``Host`` values (name, port) this server answers to. ``None`` as the port stands
+    for a Host header without one (a reverse proxy on the default port, or port 80)."""
+
+    allowed: frozenset[tuple[str, int | None]]
+
+    @classmethod
+    def build(cls, port: int, bind: str, extra: Iterable[str] = ()) -> Origins:
+        names = set(LOOPBACK_NAMES)
+        # The address it was told to listen on is the operator's own (and the kernels
+        # use it to reach the server); a wildcard is not a name.
+        if bind and not _is_wildcard(bind):
+            names.add(bind.strip("[]").lower())
+        allowed: set[tuple[str, int | None]] = {(n, port) for n in names}
+        if port == 80:
+            allowed |= {(n, None) for n in names}
+        for entry in extra:
+            parsed = split_host(entry)
+            if parsed is None:
+                raise ValueError(entry)
+            name, entry_port = parsed
+            if entry_port is None:
+                allowed |= {(name, port), (name, None)}
+            else:
+                allowed.add((name, entry_port))
+        return cls(frozenset(allowed))
+
+    def host_ok(self, host: str | None) -> bool:
+        parsed = split_host(host) if host else None
+        return parsed in self.allowed
+
+    def origin_ok(self, origin: str | None) -> bool:
+        if origin is None:  # not sent by browsers on plain navigations; scripts
+            return True
+        try:
+            parts = urlsplit(origin.strip())
+            port = parts.port
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False  # includes Origin: null
+        return (parts.hostname.lower(), port) in self.allowed
+
+
+def _is_wildcard(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _netloc(name: str, port: int | None) -> str:
+    shown = f"[{name}]" if ":" in name else name
+    return f"{shown}:{port}" if port else shown
 
 
 def voila_command(
@@ -29,8 +118,12 @@ def voila_command(
     token: str | None = None,
     project: str = "demo",
     notebooks: Path | None = None,
+    allow_hosts: Iterable[str] = (),
 ) -> tuple[list[str], dict[str, str], Path, str]:
-    """(argv, environment, working folder, start URL) for serving the app."""
+    """(argv, environment, working folder, start URL) for serving the app.
+
+    Without ``token`` one is generated. Listening on anything but loopback needs the
+    operator's own ``token`` and at least one ``allow_hosts`` name."""
     notebooks = (notebooks or REPO / "notebooks").resolve()
     config_dir = REPO
     template_root = REPO / "share" / "jupyter"
@@ -39,7 +132,15 @@ def voila_command(
             f"cannot find the app's notebooks and voila.json under {REPO}; run `workbook serve` "
             "from a clone installed with `pip install -e .`"
         )
-    if host not in LOOPBACK and not token:
+    allow_hosts = list(allow_hosts)
+    for entry in allow_hosts:
+        if split_host(entry) is None:
+            raise WorkbookError(
+                f"--allow-host {entry!r} is not a host name; give a name or address as the "
+                "browser's address bar shows it, e.g. workbook.example.gov.uk or 10.0.0.5:8866"
+            )
+    loopback = is_loopback(host)
+    if not loopback and not token:
         raise WorkbookError(
             f"refusing to listen on {host!r} without authentication: anyone who can reach it "
             "could read and change the answers. Pass --token (or set WORKBOOK_TOKEN), or use "
@@ -49,24 +150,44 @@ def voila_command(
         raise WorkbookError(
             "the token must be at least 16 characters; try: " + secrets.token_hex(16)
         )
+    if not loopback and not allow_hosts:
+        raise WorkbookError(
+            f"listening on {host!r} needs the names people will use to reach it: pass "
+            "--allow-host NAME for each (requests to any other name are refused)"
+        )
     root = resolve_workspace(workspace)
     env = dict(os.environ)
+    env.pop("WORKBOOK_TOKEN", None)
     env[WORKSPACE_ENV] = str(root)
     env["JUPYTER_PATH"] = os.pathsep.join(
         p for p in (str(template_root), os.environ.get("JUPYTER_PATH", "")) if p
     )
+    # Voilà's preheated kernels fetch their page's request from the server at VOILA_APP_IP
+    # (default 127.0.0.1), which a server on one other address (::1 included) lacks.
+    # Tornado binds IPv6 sockets IPv6-only, so "::" does not take 127.0.0.1 either.
+    if host not in ("", "0.0.0.0", "localhost", "127.0.0.1"):
+        bare = "::1" if host.strip("[]") == "::" else host.strip("[]")
+        env["VOILA_APP_IP"] = f"[{bare}]" if ":" in bare else bare
+    if loopback:
+        shown = _netloc(host.strip("[]"), port)
+    else:
+        name, entry_port = split_host(allow_hosts[0])  # type: ignore[misc]
+        shown = _netloc(name, entry_port or port)
+    token = token or secrets.token_hex(24)
+    url = (
+        f"http://{shown}/{START_PAGE}?project={quote(project, safe='')}"
+        f"&token={quote(token, safe='')}"
+    )
+    env[SETTINGS_ENV] = json.dumps(
+        {"port": port, "host": host, "token": token, "allow_hosts": allow_hosts, "url": url}
+    )
     argv = [
         sys.executable,
         "-m",
-        "voila",
+        "workbook.voila_app",
         str(notebooks),
         f"--port={port}",
         f"--Voila.ip={host}",
         "--no-browser",
     ]
-    if token:
-        argv.append(f"--token={token}")
-    url = f"http://{host}:{port}/voila/render/00-start.ipynb?project={quote(project)}"
-    if token:
-        url += f"&token={quote(token)}"
     return argv, env, config_dir, url

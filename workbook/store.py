@@ -11,6 +11,20 @@ save says which revision it started from. Changes to fields nobody else touched 
 are merged; a change to a field someone else changed raises :class:`ConflictError` and
 writes nothing, so no edit is silently lost.
 
+Only regular files are used: every workspace file (``workbook.json``, ``history.jsonl``,
+``.lock``) is opened without following a symbolic link and refused, with one line naming
+it, if it is a FIFO, device, folder or socket (:func:`open_regular`), so a hostile file
+can neither hang a reader nor make a save write outside the workspace. The lock is an
+``flock`` on the ``.lock`` file opened that way.
+
+The history is read from its end (:mod:`workbook.history`): a conflict check reads only
+the lines since the saver's base revision, so its cost does not grow with the history.
+Damaged lines are skipped and reported once with their line number.
+
+The store knows no business rules: :meth:`Store.apply` runs the ``rules`` its caller
+passes (``workbook.review.SAVE_RULES`` for the sign-off rule), so nothing here imports
+the review or widget code.
+
 String-level functions (:func:`reads`, :func:`writes`) sit under the file-level ones, as
 in nbformat.
 """
@@ -18,17 +32,20 @@ in nbformat.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
+import logging
 import os
 import re
-import tempfile
-from collections.abc import Iterator
+import stat
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
 from pydantic import ValidationError
 
 from workbook.errors import (
@@ -41,6 +58,7 @@ from workbook.errors import (
     UnsafeProjectId,
     WorkbookError,
 )
+from workbook.history import MAX_REPORTED, Consistency, LineNumbers, lines_backward, parse_line
 from workbook.migrations import migrate
 from workbook.model import (
     PROJECT_ID_PATTERN,
@@ -61,6 +79,97 @@ DEFAULT_WORKSPACE = "workspace"
 
 # Fields the store maintains itself; they never count as a user's change.
 _META_KEYS = frozenset({"updated_at", "updated_by"})
+
+Rule = Callable[[dict[str, Any], list[str]], None]
+"""A check run by :meth:`Store.apply` under the lock on the merged data, with the paths
+changed; it raises :class:`WorkbookError` to refuse the save. The store knows no rules of
+its own: callers pass them (``workbook.review.SAVE_RULES`` holds the sign-off rule)."""
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())  # a library: the app decides where warnings go
+
+
+# --------------------------------------------------------------------------- files
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _not_regular(path: Path | str, mode: int) -> InvalidProjectFile:
+    return InvalidProjectFile(
+        f"is {_kind(mode)}, not a regular file; refusing to open it. Replace it with the "
+        "real file (or remove it)",
+        path=path,
+    )
+
+
+def open_regular(
+    path: Path | str,
+    flags: int = os.O_RDONLY,
+    *,
+    follow_symlinks: bool = False,
+    dir_fd: int | None = None,
+) -> int:
+    """Open ``path`` as a file descriptor, refusing anything but a regular file.
+
+    Symbolic links are not followed (unless ``follow_symlinks``), and a FIFO, device,
+    folder or socket is refused before anything is read from it: it is checked with
+    ``lstat`` before the open, the open itself is non-blocking (a FIFO cannot hang it)
+    and the opened file is checked again with ``fstat``. With ``os.O_CREAT`` in
+    ``flags`` a missing file is created. Raises :class:`WorkbookError` with one line.
+
+    With ``dir_fd`` (an open project folder), the file is ``path.name`` in that folder:
+    the folder cannot be swapped for a link between the check and the open.
+    """
+    name: Path | str = path if dir_fd is None else Path(path).name
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+    except FileNotFoundError:
+        if not flags & os.O_CREAT:
+            raise ProjectNotFound("file not found", path=path) from None
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    else:
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(path, st.st_mode)
+    extra = _NONBLOCK | _CLOEXEC | (0 if follow_symlinks else _NOFOLLOW)
+    try:
+        fd = os.open(name, flags | extra, 0o666, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _not_regular(path, stat.S_IFLNK) from None
+        if exc.errno == errno.EISDIR:
+            raise _not_regular(path, stat.S_IFDIR) from None
+        raise _os_error(path, exc) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise _not_regular(path, st.st_mode)
+    return fd
+
+
+def _os_error(path: Path | str, exc: OSError) -> WorkbookError:
+    if isinstance(exc, PermissionError):
+        return InvalidProjectFile("permission denied", path=path)
+    if exc.errno == errno.ENOTDIR:
+        return InvalidProjectFile("a part of this path is a file, not a folder", path=path)
+    return WorkbookError(f"could not open it: {exc.strerror or exc}", path=path)
 
 
 # --------------------------------------------------------------------------- strings
@@ -210,63 +319,67 @@ def _encoded_within_limit(workbook: WorkbookBase, path: Path) -> str:
     return text
 
 
-def read_file(path: Path | str) -> WorkbookBase:
-    """Read and validate an answers file anywhere on disk (read-only)."""
+def read_file(
+    path: Path | str, *, follow_symlinks: bool = True, dir_fd: int | None = None
+) -> WorkbookBase:
+    """Read and validate an answers file anywhere on disk (read-only).
+
+    Only a regular file is read (a FIFO or device is refused, never waited on). The store
+    passes ``follow_symlinks=False`` and its project folder's ``dir_fd``.
+    """
     path = Path(path)
-    try:
-        with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > MAX_FILE_BYTES:
-                raise _too_big(size, path)
+    fd = open_regular(path, follow_symlinks=follow_symlinks, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fd).st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_big(size, path)
+        try:
             raw = fh.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ProjectNotFound("file not found", path=path) from None
-    except IsADirectoryError:
-        raise InvalidProjectFile("is a folder, not an answers file", path=path) from None
-    except PermissionError:
-        raise InvalidProjectFile("permission denied", path=path) from None
+        except OSError as exc:
+            raise _os_error(path, exc) from None
     return reads(raw, source=path)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _atomic_write(dir_fd: int, path: Path, text: str) -> None:
+    """Replace ``path`` (a file in the open folder ``dir_fd``) with ``text``, atomically:
+    a new temporary file in the same folder, fsync, rename over, fsync the folder."""
+    import secrets
+
+    tmp = f".{path.name}.{secrets.token_hex(6)}.tmp"
+    fd = os.open(
+        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dir_fd
+    )
     try:
-        os.fchmod(fd, _file_mode(path))
+        os.fchmod(fd, _file_mode(dir_fd, path.name))
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=dir_fd)
         raise
-    _fsync_dir(path.parent)
+    os.fsync(dir_fd)
 
 
-def _remove_stale_temps(folder: Path) -> None:
+def _remove_stale_temps(dir_fd: int) -> None:
     """Delete temporary files left by a save that was killed. Call only under the lock."""
-    for stale in folder.glob(f".{ANSWERS_FILE}.*.tmp"):
-        with contextlib.suppress(FileNotFoundError):
-            stale.unlink()
+    prefix = f".{ANSWERS_FILE}."
+    for name in os.listdir(dir_fd):
+        if name.startswith(prefix) and name.endswith(".tmp"):
+            with contextlib.suppress(OSError):  # gone already, or not a file we made
+                os.unlink(name, dir_fd=dir_fd)
 
 
-def _file_mode(path: Path) -> int:
+def _file_mode(dir_fd: int, name: str) -> int:
     """Keep an existing file's permissions; a new file gets the usual umask default."""
     try:
-        return path.stat().st_mode & 0o777
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode & 0o777
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------- changes
@@ -336,10 +449,23 @@ class ProjectEntry:
 
 
 class Store:
-    """The projects in one workspace folder."""
+    """The projects in one workspace folder.
 
-    def __init__(self, root: Path | str | None = None) -> None:
+    Every workspace file is opened with :func:`open_regular`: never through a symbolic
+    link, never a FIFO or device. Damaged history lines are skipped; each is reported once
+    per store, to ``on_problem`` (default: the ``workbook.store`` logger) and kept in
+    :attr:`problems`, as one line naming the file and the line number.
+    """
+
+    def __init__(
+        self, root: Path | str | None = None, *, on_problem: Callable[[str], None] | None = None
+    ) -> None:
         self.root = resolve_workspace(root)
+        self.on_problem = on_problem
+        self.problems: list[str] = []
+        self._reported: set[tuple[str, int, int]] = set()
+        self._line_numbers: dict[tuple[str, int, int], LineNumbers] = {}
+        self._overflowed: set[tuple[str, int]] = set()
 
     # ---- paths
 
@@ -373,17 +499,79 @@ class Store:
         return self.project_dir(project_id) / HISTORY_FILE
 
     @contextlib.contextmanager
-    def _locked(self, project_id: str) -> Iterator[None]:
-        lock = FileLock(self.project_dir(project_id) / LOCK_FILE, timeout=LOCK_TIMEOUT_S)
+    def _folder(self, project_id: str, *, create: bool = False) -> Iterator[int]:
+        """The project's folder, open as a descriptor (``create``: made if missing).
+
+        It is opened by name from the workspace folder without following a symbolic link,
+        and files are then opened relative to it: nothing can redirect a read or a write
+        outside the workspace, even by swapping the folder for a link mid-save.
+        """
+        folder = self.project_dir(project_id)  # a safe id, and a clear error for a link
         try:
-            with lock:
-                yield
-        except Timeout:
-            raise ProjectBusy(
-                f"project {project_id!r} stayed locked by another save for {LOCK_TIMEOUT_S:.0f} "
-                "s; try again",
-                path=self.project_dir(project_id),
+            root_fd = os.open(self.root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+        except FileNotFoundError:
+            raise ProjectNotFound(
+                f"no workspace folder {self.root}; create a project first", path=self.root
             ) from None
+        except OSError as exc:
+            raise _os_error(self.root, exc) from None
+        try:
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(project_id, 0o777, dir_fd=root_fd)
+            try:
+                fd = os.open(
+                    project_id, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=root_fd
+                )
+            except FileNotFoundError:
+                raise ProjectNotFound(
+                    f"no project {project_id!r} in workspace {self.root}; run `workbook list` "
+                    "to see the projects there",
+                    path=folder,
+                ) from None
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise UnsafeProjectId(
+                        f"project {project_id!r} is not a folder (a symbolic link or a file?); "
+                        "refusing to use it",
+                        path=folder,
+                    ) from None
+                raise _os_error(folder, exc) from None
+        finally:
+            os.close(root_fd)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def _locked(self, project_id: str) -> Iterator[None]:
+        """An exclusive ``flock`` on ``.lock`` (opened without following a symbolic link)."""
+        path = self.project_dir(project_id) / LOCK_FILE
+        with self._folder(project_id) as folder:
+            fd = open_regular(path, os.O_RDWR | os.O_CREAT, dir_fd=folder)
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT_S
+            pause = 0.001
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise ProjectBusy(
+                            f"project {project_id!r} stayed locked by another save for "
+                            f"{LOCK_TIMEOUT_S:.0f} s; try again",
+                            path=self.project_dir(project_id),
+                        ) from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     # ---- create, open, list
 
@@ -415,11 +603,12 @@ class Store:
                 oversight_group=oversight_group,
                 description=description,
             )
-            folder.mkdir(exist_ok=True)
+            with self._folder(candidate, create=True):
+                pass
             with self._locked(candidate):
                 # Under the lock, so two creates cannot both win; a folder left without an
                 # answers file by a crash mid-create is reused.
-                if (folder / ANSWERS_FILE).exists():
+                if os.path.lexists(folder / ANSWERS_FILE):
                     if project_id is not None:
                         raise ProjectExists(
                             f"a project called {project_id!r} already exists; pick another id",
@@ -431,28 +620,34 @@ class Store:
                     candidate,
                     [_entry(user, 1, "", None, saved.project.model_dump(mode="json"), "created")],
                 )
-                _remove_stale_temps(folder)
-                _atomic_write(folder / ANSWERS_FILE, writes(saved))
+                with self._folder(candidate) as folder_fd:
+                    _remove_stale_temps(folder_fd)
+                    _atomic_write(folder_fd, folder / ANSWERS_FILE, writes(saved))
             return saved
         raise ProjectExists("could not find a free project id", path=self.root)  # pragma: no cover
 
     def open(self, project_id: str) -> WorkbookBase:
         path = self.answers_path(project_id)
-        if not path.exists():
+        if not os.path.lexists(path):
             raise ProjectNotFound(
                 f"no project {project_id!r} in workspace {self.root}; run `workbook list` to see "
                 "the projects there",
                 path=path,
             )
-        return read_file(path)
+        with self._folder(project_id) as folder:
+            return read_file(path, follow_symlinks=False, dir_fd=folder)
 
     def list(self) -> list[ProjectEntry]:
         """Every project folder in the workspace, sorted by id, each opened or with its error."""
         if not self.root.is_dir():
             return []
         entries = []
-        for child in sorted(self.root.iterdir()):
-            if child.name.startswith(".") or not (child / ANSWERS_FILE).exists():
+        try:
+            children = sorted(self.root.iterdir())
+        except OSError as exc:
+            raise _os_error(self.root, exc) from None
+        for child in children:
+            if child.name.startswith(".") or not os.path.lexists(child / ANSWERS_FILE):
                 continue
             try:
                 entries.append(ProjectEntry(child.name, self.open(child.name)))
@@ -462,7 +657,14 @@ class Store:
 
     # ---- save
 
-    def save(self, workbook: WorkbookBase, *, base: WorkbookBase, user: str) -> WorkbookBase:
+    def save(
+        self,
+        workbook: WorkbookBase,
+        *,
+        base: WorkbookBase,
+        user: str,
+        rules: Sequence[Rule] = (),
+    ) -> WorkbookBase:
         """Save ``workbook``, edited from ``base`` (the version the caller opened).
 
         Returns the saved workbook with its new revision. Fields changed by someone else
@@ -471,12 +673,24 @@ class Store:
         if workbook.project.id != base.project.id:
             raise WorkbookError("cannot save one project's edits onto another project")
         changes = diff(base.to_data(), workbook.to_data())
-        return self.apply(base.project.id, changes, user=user, base_revision=base.revision)
+        return self.apply(
+            base.project.id, changes, user=user, base_revision=base.revision, rules=rules
+        )
 
     def apply(
-        self, project_id: str, changes: list[Change], *, user: str, base_revision: int
+        self,
+        project_id: str,
+        changes: list[Change],
+        *,
+        user: str,
+        base_revision: int,
+        rules: Sequence[Rule] = (),
     ) -> WorkbookBase:
-        """Apply field changes under the lock. The core of :meth:`save`."""
+        """Apply field changes under the lock. The core of :meth:`save`.
+
+        Each of ``rules`` is called with the merged data and the changed paths before
+        anything is written; a :class:`WorkbookError` it raises refuses the save.
+        """
         path = self.answers_path(project_id)
         with self._locked(project_id):
             current = self.open(project_id)
@@ -509,7 +723,7 @@ class Store:
                 applied.append(change)
             now = datetime.now(timezone.utc)
             if conflicts:
-                conflicts = self._who_changed(project_id, conflicts)
+                conflicts = self._who_changed(project_id, conflicts, base_revision, current)
                 self._append_history(
                     project_id,
                     [
@@ -536,11 +750,9 @@ class Store:
                 data["answers"][qid]["updated_at"] = stamp
                 data["answers"][qid]["updated_by"] = user
             saved = _validate_change(data, path)
-            if any(c.path.startswith("review.signoffs.") for c in applied):
-                from workbook.review import check_signoff_rules
-
+            for rule in rules:
                 try:
-                    check_signoff_rules(data, [c.path for c in applied])
+                    rule(data, [c.path for c in applied])
                 except WorkbookError as exc:
                     exc.path = path
                     raise
@@ -564,60 +776,126 @@ class Store:
                     for c in applied
                 ],
             )
-            _remove_stale_temps(path.parent)
-            _atomic_write(path, text)
+            with self._folder(project_id) as folder:
+                _remove_stale_temps(folder)
+                _atomic_write(folder, path, text)
             return saved
 
     # ---- history
 
     def history(self, project_id: str) -> list[dict[str, Any]]:
-        """The change history, oldest first, consistent with the answers file.
+        """The whole change history, oldest first, consistent with the answers file.
 
-        Skipped: a line cut short by a crash, and the lines of a save that was killed after
-        writing its history but before replacing the file (a later save reused its
-        revision number, or the file never reached that revision).
+        Reads the whole file: prefer :meth:`iter_history`, which reads from the end and
+        lets the caller stop. Skipped: damaged lines (each reported once, see
+        :attr:`problems`), and the lines of a save that was killed after writing its
+        history but before replacing the file (a later save reused its revision number,
+        or the file never reached that revision).
         """
-        path = self.history_path(project_id)
-        if not path.exists():
-            return []
-        entries: list[dict[str, Any]] = []
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue
-                if not isinstance(entry, dict):
-                    continue
-                if entry.get("outcome") in {"saved", "created"}:
-                    key = (entry.get("revision"), entry.get("time"))
-                    entries = [
-                        e
-                        for e in entries
-                        if e.get("outcome") not in {"saved", "created"}
-                        or not isinstance(e.get("revision"), int)
-                        or not isinstance(key[0], int)
-                        or e["revision"] < key[0]
-                        or (e["revision"], e.get("time")) == key
-                    ]
-                entries.append(entry)
-        try:
-            on_disk = self.open(project_id).revision
-        except WorkbookError:
-            return entries
-        return [
-            e
-            for e in entries
-            if e.get("outcome") not in {"saved", "created"}
-            or not isinstance(e.get("revision"), int)
-            or e["revision"] <= on_disk
-        ]
+        entries = list(self.iter_history(project_id))
+        entries.reverse()
+        return entries
 
-    def _who_changed(self, project_id: str, conflicts: list[Conflict]) -> list[Conflict]:
+    def iter_history(
+        self, project_id: str, *, on_disk: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """History entries newest first, read from the end of the file as they are needed.
+
+        ``on_disk`` is the answers file's revision when the caller has it (else it is
+        read). Landed changes ("created", "saved") come in non-increasing revision order,
+        so a caller looking for changes after revision N can stop at the first one at or
+        below N.
+        """
+        for _, entry in self.iter_history_lines(project_id, on_disk=on_disk):
+            yield entry
+
+    def iter_history_lines(
+        self, project_id: str, *, on_disk: int | None = None
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Like :meth:`iter_history`, with each entry's byte offset in the file (for
+        :meth:`report_history_problem`)."""
+        path = self.history_path(project_id)
+        if not os.path.lexists(path):
+            return
+        if on_disk is None:
+            try:
+                on_disk = self.open(project_id).revision
+            except WorkbookError:
+                on_disk = None
+        with self._folder(project_id) as folder:
+            fd = open_regular(path, dir_fd=folder)
+        try:
+            size = os.fstat(fd).st_size
+            keep = Consistency(on_disk)
+            for offset, raw in lines_backward(fd, size):
+                entry, reason = parse_line(raw)
+                if entry is None:
+                    self._report(path, fd, offset, reason or "unreadable")
+                    continue
+                if keep.keep(entry):
+                    yield offset, entry
+        finally:
+            os.close(fd)
+
+    def report_history_problem(self, project_id: str, offset: int, reason: str) -> None:
+        """Report (once) that the history line at byte ``offset`` could not be used."""
+        path = self.history_path(project_id)
+        try:
+            with self._folder(project_id) as folder:
+                fd = open_regular(path, dir_fd=folder)
+        except WorkbookError:
+            return
+        try:
+            self._report(path, fd, offset, reason)
+        finally:
+            os.close(fd)
+
+    def _report(self, path: Path, fd: int, offset: int, reason: str) -> None:
+        st = os.fstat(fd)
+        key = (str(path), st.st_ino, offset)
+        if key in self._reported:
+            return
+        file_key = (str(path), st.st_ino)
+        if sum(1 for k in self._reported if k[:2] == file_key) >= MAX_REPORTED:
+            if file_key in self._overflowed:
+                return
+            self._overflowed.add(file_key)
+            message = (
+                f"{path}: more than {MAX_REPORTED} damaged lines; the others are skipped too, "
+                "without being listed"
+            )
+        else:
+            self._reported.add(key)
+            numbers = self._line_numbers.setdefault(
+                (str(path), st.st_ino, st.st_mtime_ns), LineNumbers()
+            )
+            line = numbers(fd, offset)
+            message = f"{path}: line {line}: {reason}; the line was skipped"
+        self.problems.append(message)
+        if self.on_problem is not None:
+            self.on_problem(message)
+        else:
+            log.warning("%s", message)
+
+    def _who_changed(
+        self,
+        project_id: str,
+        conflicts: list[Conflict],
+        base_revision: int,
+        current: WorkbookBase,
+    ) -> list[Conflict]:
+        """Who last changed each conflicting field: reads back only to ``base_revision``."""
+        wanted = {c.field for c in conflicts}
         last: dict[str, dict[str, Any]] = {}
-        for entry in self.history(project_id):
-            if entry.get("outcome") == "saved":
-                last[entry.get("path", "")] = entry
+        for entry in self.iter_history(project_id, on_disk=current.revision):
+            if entry["outcome"] not in {"saved", "created"}:
+                continue
+            if entry["revision"] <= base_revision:
+                break
+            if entry["path"] in wanted and entry["path"] not in last:
+                last[entry["path"]] = entry
+                if len(last) == len(wanted):
+                    break
         out = []
         for c in conflicts:
             entry = last.get(c.field, {})
@@ -637,15 +915,20 @@ class Store:
     def _append_history(self, project_id: str, entries: list[dict[str, Any]]) -> None:
         path = self.history_path(project_id)
         text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
-        with path.open("a+b") as fh:
+        with self._folder(project_id) as folder:
+            fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, dir_fd=folder)
+        try:
             # A crash can leave a half-written last line; start ours on a fresh line.
-            if fh.tell() > 0:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":
-                    text = "\n" + text
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
+            size = os.fstat(fd).st_size
+            if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+                text = "\n" + text
+            data = text.encode("utf-8")
+            while data:
+                written = os.write(fd, data)
+                data = data[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _entry(

@@ -6,6 +6,7 @@ can annotate and sign the document. Unanswered items say so in italics.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,36 @@ RED = (0x94, 0x25, 0x14)
 GREEN = (0x00, 0x5A, 0x30)
 
 
+# Characters XML 1.0 cannot hold (python-docx refuses them): C0 controls other than tab
+# and line breaks, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MAX_PROPERTY_CHARS = 255
+"""Word's limit for a document property such as the title."""
+
+
+def _xml_safe(value: Any) -> Any:
+    """``value`` (report data) with every string stripped of characters XML cannot hold."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, dict):
+        return {k: _xml_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_xml_safe(v) for v in value]
+    return value
+
+
+def _property(text: str) -> str:
+    return text if len(text) <= MAX_PROPERTY_CHARS else text[: MAX_PROPERTY_CHARS - 1] + "…"
+
+
 def write_docx(report: dict[str, Any], path: Path) -> None:
     from docx import Document
     from docx.shared import Pt, RGBColor
 
+    report = _xml_safe(report)
     doc = Document()
-    doc.core_properties.title = f"{report['project']['tool_name']}: Data Ethics Workbook"
-    doc.core_properties.subject = report["title"]
+    doc.core_properties.title = _property(f"{report['project']['tool_name']}: Data Ethics Workbook")
+    doc.core_properties.subject = _property(report["title"])
     style = doc.styles["Normal"]
     style.font.name = "Arial"
     style.font.size = Pt(11)

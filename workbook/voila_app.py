@@ -1,0 +1,275 @@
+"""The Voilà server that ``workbook serve`` starts: Voilà 0.5 with the app's own front door.
+
+``workbook serve`` checks its options and then replaces itself with::
+
+    python -m workbook.voila_app NOTEBOOKS --port=N --Voila.ip=HOST --no-browser
+
+passing what must not appear on a command line (the token, which other users of the
+machine could read with ``ps``) in the ``WORKBOOK_SERVE`` environment variable, as JSON.
+That variable is removed before any kernel starts.
+
+What this adds to Voilà (see "Security settings" in the README for the reasons):
+
+- The port is bound before anything else. If it is taken, the server stops with one line
+  naming it (Voilà would quietly move to another port, so the printed address would open
+  whatever program holds the first one). The address is printed only once the port is ours.
+- Every request (page, API, static file, websocket) whose ``Host`` is not one of this
+  server's own names with its port, or whose ``Origin`` (when sent) is not, gets 403. This
+  stops DNS rebinding: Voilà hard-codes ``allow_remote_access=True``, so Jupyter's own
+  Host check is off, and a page from another site could otherwise drive the app.
+- A token is always required. A tokenised address sets the login cookie and is then
+  redirected to the same address without the token, so the token does not stay in the
+  address bar, in the history or in links that get copied.
+- ``/`` and ``/voila/tree`` redirect to the start page; Voilà's file list (which loads a
+  stylesheet from a CDN) and its contents API are not served.
+- A page's response sets the ``_xsrf`` cookie, so the request Voilà's page sends when its
+  tab closes (``POST /voila/api/shutdown/<kernel>`` with that cookie's value) passes the
+  XSRF check and the tab's kernel is shut down at once instead of idling until culled.
+- ``GET /api/kernels`` lists the running kernels (read-only, token or cookie required).
+- The websocket a preheated kernel reads its page's request from is moved under a secret
+  prefix that only the kernels know (see ``initialize``).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import secrets
+import socket
+import sys
+from urllib.parse import parse_qsl, urlencode
+
+import tornado.httpserver
+import tornado.ioloop
+import tornado.web
+from jupyter_server.services.kernels.handlers import MainKernelHandler
+from jupyter_server.utils import url_path_join
+from tornado.routing import Matcher, Rule
+from traitlets import Any, Dict
+from voila.app import Voila
+from voila.request_info_handler import RequestInfoSocketHandler
+from voila.tornado.contentshandler import VoilaContentsHandler
+from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.treehandler import TornadoVoilaTreeHandler
+
+from workbook.serve import SETTINGS_ENV, START_PAGE, Origins, is_loopback
+
+
+def bind(port: int, host: str) -> list[socket.socket]:
+    """The listening sockets, or one line on stderr and exit 1 if the port is not free."""
+    from tornado.netutil import bind_sockets
+
+    try:
+        return bind_sockets(port, host or None)
+    except OSError as exc:
+        where = f"{host}:{port}" if host else f"port {port}"
+        if exc.errno == errno.EADDRINUSE:
+            reason = f"port {port} is already in use by another program"
+            advice = "stop that program or choose another port with --port (make app PORT=...)"
+        elif exc.errno in (errno.EACCES, errno.EPERM):
+            reason = f"no permission to listen on port {port}"
+            advice = "choose a port above 1023 with --port"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            reason = f"{host!r} is not an address of this machine"
+            advice = "use --host 127.0.0.1"
+        else:
+            reason = exc.strerror or str(exc)
+            advice = "choose another --host or --port"
+        print(f"Error: cannot serve on {where}: {reason}; {advice}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+# ---------------------------------------------------------------------------------------
+# handlers
+
+
+class _Foreign(Matcher):
+    """Matches every request that does not come to one of this server's own names."""
+
+    def __init__(self, origins: Origins) -> None:
+        self.origins = origins
+
+    def match(self, request):  # type: ignore[no-untyped-def]
+        headers = request.headers
+        if self.origins.host_ok(headers.get("Host")) and self.origins.origin_ok(
+            headers.get("Origin")
+        ):
+            return None
+        return {}
+
+
+class _Refused(tornado.web.RequestHandler):
+    """403 for any method, websocket upgrades included, before anything else runs."""
+
+    def prepare(self) -> None:
+        self.set_status(403)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish("403 Forbidden: this server answers only to its own address.\n")
+
+
+class _StartRedirect(tornado.web.RedirectHandler):
+    """``/`` and ``/voila/tree``: to the start page, keeping the query (a ``?token=``)."""
+
+
+_SIGN_IN = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Access token needed: Data Ethics Workbook</title>
+<style>
+body { font-family: Arial, sans-serif; color: #0b0c0c; background: #fff;
+       max-width: 40rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5; }
+code { background: #f3f2f1; padding: 0 .2em; overflow-wrap: anywhere; }
+</style>
+</head>
+<body>
+<main>
+<h1>Access token needed</h1>
+<p>This address needs the workbook's access token. Open the address that
+<code>workbook serve</code> printed when it started (it ends in <code>token=</code>
+and a long code). This browser then stays signed in until the server stops.</p>
+<p>If the server was restarted, it printed a new address: use that one.</p>
+</main>
+</body>
+</html>
+"""
+
+
+class _SignIn(tornado.web.RequestHandler):
+    """Where Jupyter sends a browser without the token or the login cookie."""
+
+    def get(self) -> None:
+        self.set_status(403)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(_SIGN_IN)
+
+
+class _Page(TornadoVoilaHandler):
+    """Voilà's page handler, plus: a tokenised address is answered with a redirect to the
+    same address without the token (the login cookie is already set on that response),
+    and the page's response sets the ``_xsrf`` cookie for Voilà's tab-close request."""
+
+    @tornado.web.authenticated
+    async def get(self, path=None):  # type: ignore[no-untyped-def]
+        if "token" in self.request.query_arguments:
+            query = [
+                (k, v)
+                for k, v in parse_qsl(self.request.query, keep_blank_values=True)
+                if k != "token"
+            ]
+            self.redirect(self.request.path + (f"?{urlencode(query)}" if query else ""))
+            return
+        self.xsrf_token  # noqa: B018  (reading it sets the cookie)
+        await super().get(path)
+
+
+class _KernelList(MainKernelHandler):
+    """``GET /api/kernels``: the running kernels. Starting one (POST) is not offered."""
+
+    async def post(self) -> None:
+        raise tornado.web.HTTPError(405)
+
+
+# ---------------------------------------------------------------------------------------
+# the application
+
+
+class WorkbookVoila(Voila):
+    """Voilà with the front door described at the top of this module."""
+
+    sockets = Any(None, help="Listening sockets, bound before Voilà starts.")
+    workbook_settings = Dict(help="From `workbook serve`: token, allow_hosts, url.")
+
+    def initialize(self, argv=None):  # type: ignore[no-untyped-def]
+        super().initialize(argv)
+        settings = self.workbook_settings
+        self.token = settings["token"]
+        self.origins = Origins.build(self.port, self.ip, settings.get("allow_hosts", ()))
+        # The login cookie is not sent with requests other sites' pages make.
+        self.config.IdentityProvider.cookie_options = {"samesite": "Lax"}
+        # A preheated kernel fetches its page's request (query string, headers) over an
+        # unauthenticated websocket, /voila/query/<kernel id>. Kernel ids are on every
+        # kernel's command line, which other local users can read, so whoever connected
+        # first could take that request (and the browser's cookies in it). The websocket
+        # lives under a secret prefix instead, which only kernels are told: they inherit
+        # it from this process's environment, as Voilà's VOILA_WS_BASE_URL.
+        self.query_base = (
+            url_path_join(self.server_url or self.base_url, secrets.token_hex(16)) + "/"
+        )
+        os.environ["VOILA_WS_BASE_URL"] = self.query_base
+
+    def init_settings(self) -> dict:
+        settings = super().init_settings()
+        # Voilà turns Jupyter's Host check off; on loopback it goes back on (the Host check
+        # above is the one that counts, this is a second line).
+        settings["allow_remote_access"] = not is_loopback(self.ip)
+        settings["xsrf_cookie_kwargs"] = {"path": self.base_url, "samesite": "Strict"}
+        return settings
+
+    def init_handlers(self) -> list:
+        dropped = (
+            TornadoVoilaTreeHandler,
+            VoilaContentsHandler,
+            self.identity_provider.login_handler_class,
+            self.identity_provider.logout_handler_class,
+        )
+        kept = []
+        for spec in super().init_handlers():
+            if spec[1] in dropped:
+                continue
+            if spec[1] is TornadoVoilaHandler:
+                spec = (spec[0], _Page, *spec[2:])
+            if spec[1] is RequestInfoSocketHandler:
+                spec = (self.query_base + "voila/" + spec[0].split("/voila/", 1)[1], *spec[1:])
+            kept.append(spec)
+        start = url_path_join(self.base_url, START_PAGE)
+        return [
+            Rule(_Foreign(self.origins), _Refused),
+            (self.server_url, _StartRedirect, {"url": start, "permanent": False}),
+            (
+                url_path_join(self.server_url, r"/voila/tree/?"),
+                _StartRedirect,
+                {"url": start, "permanent": False},
+            ),
+            (url_path_join(self.server_url, "/login"), _SignIn),
+            (url_path_join(self.server_url, "/api/kernels"), _KernelList),
+            *kept,
+        ]
+
+    def listen(self) -> None:
+        server = tornado.httpserver.HTTPServer(self.app)
+        server.add_sockets(self.sockets)
+        where = f"{self.ip}:{self.port}"
+        print(
+            f"Serving the workbook on {where}. Open this address in your browser:\n\n"
+            f"    {self.workbook_settings['url']}\n",
+            flush=True,
+        )
+        print("Press Ctrl+C to stop.", file=sys.stderr, flush=True)
+        self.ioloop = tornado.ioloop.IOLoop.current()
+        try:
+            self.ioloop.start()
+        except KeyboardInterrupt:
+            self.log.info("Stopping...")
+        finally:
+            self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    raw = os.environ.pop(SETTINGS_ENV, None)
+    os.environ.pop("WORKBOOK_TOKEN", None)  # kernels inherit the server's environment
+    if raw is None:
+        print(
+            f"Error: {__name__} is started by `workbook serve` ({SETTINGS_ENV} is not set)",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    settings = json.loads(raw)
+    sockets = bind(settings["port"], settings["host"])
+    WorkbookVoila.launch_instance(argv=argv, sockets=sockets, workbook_settings=settings)
+
+
+if __name__ == "__main__":
+    main()
