@@ -4,12 +4,14 @@ Run from the repository root:
 
     .venv/bin/python bench/voila_render.py            # 5 samples of each page (after 1 warm-up)
     .venv/bin/python bench/voila_render.py --profile  # also: where the phase page's time goes
+    .venv/bin/python bench/voila_render.py --sessions 5 --sessions-only   # 5 at once only
 
 It serves the app with ``workbook serve`` (so with the repository's ``voila.json``: the
 ``ethics`` template, preheated kernels, pool size 1) over a temporary workspace holding the
 demo project, and a temporary copy of ``notebooks/`` to which ``bench/trivial/trivial.ipynb``
 (a title, a parameters cell and one button) is added. Both pages therefore come from the
-same server, with the same settings, in the same run.
+same server, with the same settings, in the same run. Only the notebooks Voilà preheats
+(``preheat_denylist`` in voila.json leaves ``report.ipynb`` out) are waited for.
 
 Each sample opens a fresh browser context and times ``page.goto(url)`` until the page's
 widgets are visible: for the phase page (``01-explore.ipynb``) the first question
@@ -21,11 +23,25 @@ script waits until Voilà has refilled its pool of preheated kernels and every p
 It prints median, min and max for each page, the ratio phase/trivial and "TARGET MET" or
 "TARGET MISSED" (target: ratio <= 1.5). The exit code is 0 either way (1 only if the
 benchmark itself could not run).
+
+Every browser session carries the ``ew_user`` name cookie (as ``tests.servers.as_user`` sets
+it), so the page shows its questions rather than asking for a name.
+
+Then, on the same server, the sessions case (``--sessions N``, default 10; 0 skips it): the
+Explore page opened by one session alone (``--samples`` times after a warm-up) and by N
+sessions at the same moment (one async Playwright, one browser, a context and a different
+name cookie per session, all ``page.goto()`` calls started together). For each session it
+times question 1 and the save status becoming visible, finds the page's kernel and whether
+it came from the preheated pool (the server log's "Using pre-heated kernel"), and prints
+the server log's kernel events with the time each line appeared. Target: the slowest of
+the N within 3x the median session alone, and every session rendered within
+``--session-timeout`` (240 s); otherwise "TARGET MISSED".
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -43,7 +59,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.servers import CHROMIUM, CHROMIUM_ARGS, Server, stop_server  # noqa: E402
+from tests.servers import CHROMIUM, CHROMIUM_ARGS, Server, as_user, stop_server  # noqa: E402
 from tests.servers import start_server as _start_server  # noqa: E402
 from workbook.demo import create_demo  # noqa: E402
 from workbook.store import Store  # noqa: E402
@@ -83,6 +99,17 @@ SHUTDOWN_403 = re.compile(r"403 POST /voila/api/shutdown/\S+ \(\S+\) [\d.]+ms")
 
 def log_counts(log: Path, pattern: re.Pattern) -> Counter:
     return Counter(m.group(1) for m in pattern.finditer(log.read_text(errors="replace")))
+
+
+def preheated_notebooks(names: list[str]) -> list[str]:
+    """The notebooks Voilà keeps a preheated kernel for: all but those matching
+    ``VoilaKernelManager.preheat_denylist`` in voila.json (matched as Voilà matches them:
+    the pattern is a substring of the name, or a regular expression matching its start)."""
+    settings = json.loads((REPO / "voila.json").read_text())
+    if not settings.get("VoilaConfiguration", {}).get("preheat_kernel", False):
+        return []
+    deny = settings.get("VoilaKernelManager", {}).get("preheat_denylist", [])
+    return [n for n in names if not any(d in n or re.match(d, n) for d in deny)]
 
 
 def _processes(server: Server) -> list:
@@ -216,6 +243,7 @@ def _cpu_by_role(before: dict, after: dict, busy: float) -> dict[str, float]:
 def measure(browser, server: Server, target: Target, timeout_s: float) -> Sample:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    as_user(page, server, USER)  # the name cookie; without it a page asks for a name
     selectors = list(target.selectors)
     page.add_init_script(
         f"window.addEventListener('DOMContentLoaded', () => ({VISIBLE_PROBE})"
@@ -233,7 +261,7 @@ def measure(browser, server: Server, target: Target, timeout_s: float) -> Sample
 
     page.on("websocket", on_ws)
     used_before = log_counts(server.log, USED_PREHEATED)[target.notebook]
-    url = server.url(target.notebook, project=PROJECT, user=USER)
+    url = server.url(target.notebook, project=PROJECT)
     cpu_before, busy_before = _snapshot(server), _system_busy()
     try:
         t0 = time.perf_counter()
@@ -379,7 +407,8 @@ def profile_kernel(workspace: Path, notebooks: Path) -> dict:
     env = {
         **os.environ,
         "WORKBOOK_WORKSPACE": str(workspace),
-        "QUERY_STRING": f"project={PROJECT}&user={USER}",
+        "QUERY_STRING": f"project={PROJECT}",
+        "HTTP_COOKIE": f"ew_user={USER}",
     }
     for key in ("VOILA_KERNEL_ID", "VOILA_PREHEAT", "JUPYTERHUB_USER"):
         env.pop(key, None)
@@ -489,7 +518,9 @@ def profile_synthetic(workspace: Path, tmp: Path, browser, samples: int, timeout
     targets.append(Target(TIMED, TIMED, PHASE.selectors))
     server = start_server(workspace, notebooks, tmp / "voila-synthetic.log")
     try:
-        wait_until_preheated(server, sorted(p.name for p in notebooks.glob("*.ipynb")))
+        wait_until_preheated(
+            server, preheated_notebooks(sorted(p.name for p in notebooks.glob("*.ipynb")))
+        )
         results, _ = run_pages(
             browser, server, targets, samples=samples, warmup=1, timeout_s=timeout_s, verbose=False
         )
@@ -619,6 +650,348 @@ def print_profile(results, workspace: Path, notebooks: Path, tmp: Path, browser,
         )
 
 
+# ------------------------------------------------------------ many sessions at once
+
+SESSION_TARGET = 3.0  # N sessions at once: the slowest within 3x one session alone
+SESSION_TIMEOUT_S = 240.0
+KERNEL_STARTED = re.compile(r"Kernel started: (\S+)")
+PREHEATED_ID = re.compile(r"Using pre-heated kernel: (\S+) for")
+CONFIG_KERNEL_ID = """() => {
+  const el = document.getElementById('jupyter-config-data');
+  try { return el ? (JSON.parse(el.textContent).kernelId || '') : ''; } catch (e) { return ''; }
+}"""
+NAV_TIMING = """() => {
+  const n = performance.getEntriesByType('navigation')[0];
+  return n ? {first_byte: n.responseStart / 1000, html_done: n.responseEnd / 1000} : {};
+}"""
+
+
+class LogWatcher:
+    """Reads the server's log as it grows and notes when each line appeared (this script's
+    monotonic clock, polled every 50 ms): Voilà's log lines carry no time of their own."""
+
+    def __init__(self, log: Path) -> None:
+        import threading
+
+        self.log = log
+        self.lines: list[tuple[float, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with self.log.open("r", errors="replace") as fh:
+            partial = ""
+            while not self._stop.is_set():
+                chunk = fh.read()
+                if chunk:
+                    now = time.monotonic()
+                    *done, partial = (partial + chunk).split("\n")
+                    self.lines += [(now, line) for line in done]
+                else:
+                    time.sleep(0.05)
+
+    def since(self, start: float) -> list[tuple[float, str]]:
+        return [(t - start, line) for t, line in list(self.lines) if t >= start]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+@dataclass
+class Visit:
+    """One browser session of a round: seconds from its page.goto() (all started together)."""
+
+    index: int
+    user: str
+    question: float | None = None  # question 1 visible
+    save: float | None = None  # the save status visible
+    first_byte: float | None = None  # browser clock, from its navigation start
+    html_done: float | None = None
+    kernel_id: str = ""
+    preheated: bool = False
+    kernel_started: float | None = None  # "Kernel started" in the log, from the round start
+    problem: str = ""  # why it did not render, and what the page showed instead
+
+    @property
+    def rendered(self) -> bool:
+        return self.question is not None and self.save is not None
+
+    @property
+    def seconds(self) -> float:
+        return max(self.question or 0.0, self.save or 0.0)
+
+
+@dataclass
+class Round:
+    visits: list[Visit]
+    wall: float  # from the first goto until the last session rendered or gave up
+    cpu: dict[str, float]
+    log: list[tuple[float, str]]  # (seconds since the round started, line)
+    preheat_before: int  # kernels ready in the pool for the page when the round started
+
+
+async def _visit(page, visit: Visit, url: str, start: float, timeout_s: float) -> None:
+    deadline = start + timeout_s
+
+    async def seen(selector: str) -> float:
+        remaining = max(deadline - time.monotonic(), 0.001)
+        await page.locator(selector).first.wait_for(state="visible", timeout=remaining * 1000)
+        return time.monotonic() - start
+
+    try:
+        await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+        got = await asyncio.gather(seen(".ew-question"), seen(".ew-save"), return_exceptions=True)
+        visit.question, visit.save = (x if isinstance(x, float) else None for x in got)
+        missing = [
+            what
+            for what, x in zip(("question 1", "save status"), got, strict=True)
+            if not isinstance(x, float)
+        ]
+        if missing:
+            visit.problem = f"no {' and no '.join(missing)} within {timeout_s:.0f} s"
+    except Exception as exc:  # the page did not even arrive
+        visit.problem = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+    try:
+        visit.kernel_id = await asyncio.wait_for(page.evaluate(CONFIG_KERNEL_ID), 10)
+        nav = await asyncio.wait_for(page.evaluate(NAV_TIMING), 10)
+        visit.first_byte, visit.html_done = nav.get("first_byte"), nav.get("html_done")
+        if not visit.rendered:
+            text = await asyncio.wait_for(page.evaluate("() => document.body.innerText"), 10)
+            visit.problem += f"; the page showed: {' '.join(text.split())[:160]!r}"
+    except Exception:  # the page is gone or hung; what we have will do
+        pass
+
+
+async def _round(browser, server: Server, watcher: LogWatcher, n: int, timeout_s: float) -> Round:
+    """N sessions (a browser context each, with its own name cookie) open the Explore page
+    at the same moment; then every tab is closed as a user closes it."""
+    from urllib.parse import quote
+
+    contexts, pages, visits = [], [], []
+    for i in range(n):
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        user = f"{USER} {i + 1}"
+        await context.add_cookies(
+            [{"name": "ew_user", "value": quote(user), "url": server.base_url}]
+        )
+        contexts.append(context)
+        pages.append(await context.new_page())
+        visits.append(Visit(i + 1, user))
+    url = server.url(PHASE.notebook, project=PROJECT)
+    ready = (
+        log_counts(server.log, POOL_FILLED)[PHASE.notebook]
+        - log_counts(server.log, USED_PREHEATED)[PHASE.notebook]
+    )
+    cpu_before, busy_before = _snapshot(server), _system_busy()
+    start = time.monotonic()
+    await asyncio.gather(
+        *(_visit(p, v, url, start, timeout_s) for p, v in zip(pages, visits, strict=True))
+    )
+    wall = time.monotonic() - start
+    cpu_after, busy_after = _snapshot(server), _system_busy()
+    await asyncio.gather(*(p.close(run_before_unload=True) for p in pages), return_exceptions=True)
+    await asyncio.sleep(0.5)
+    await asyncio.gather(*(c.close() for c in contexts), return_exceptions=True)
+
+    log = watcher.since(start)
+    used = set(PREHEATED_ID.findall(server.log.read_text(errors="replace")))
+    started = {}
+    for t, line in log:
+        m = KERNEL_STARTED.search(line)
+        if m:
+            started[m.group(1)] = t
+    for v in visits:
+        v.preheated = bool(v.kernel_id) and v.kernel_id in used
+        v.kernel_started = started.get(v.kernel_id)
+    cpu: Counter = Counter()
+    for pid, (role, t) in cpu_after.items():
+        if role == "kernel":
+            role = "kernels (pool)" if pid in cpu_before else "kernels started in the round"
+        cpu[role] += t - cpu_before.get(pid, (role, 0.0))[1]
+    cpu["other processes"] = max(busy_after - busy_before - sum(cpu.values()), 0.0)
+    return Round(visits, wall, dict(cpu), log, max(ready, 0))
+
+
+async def _sessions(
+    server: Server, watcher: LogWatcher, plan: list[int], args
+) -> tuple[list[Round], str]:
+    from playwright.async_api import async_playwright
+
+    rounds = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            for n in plan:
+                await asyncio.to_thread(wait_until_preheated, server, [PHASE.notebook], timeout=300)
+                rounds.append(await _round(browser, server, watcher, n, args.session_timeout))
+        finally:
+            await browser.close()
+    try:  # the server recovers: a pool kernel ready and everything idle again
+        waited = await asyncio.to_thread(
+            wait_until_preheated, server, [PHASE.notebook], timeout=300
+        )
+        after = f"after the last round the pool was ready and idle again in {waited:.1f} s"
+    except RuntimeError as exc:
+        after = f"after the last round: {exc}"
+    return rounds, after
+
+
+def run_sessions(server: Server, watcher: LogWatcher, n: int, args) -> None:
+    """One session alone (`--samples` times, after one warm-up) against N at once."""
+    plan = [1] * (1 + args.samples) + [n]
+    print()
+    print(
+        f"Many sessions at once: the Explore page opened by one session alone "
+        f"({args.samples} times after 1 warm-up), then by {n} sessions at the same moment "
+        f"(one browser, a context and a name cookie each; each waits up to "
+        f"{args.session_timeout:.0f} s)",
+        flush=True,
+    )
+    try:
+        rounds, after = asyncio.run(_sessions(server, watcher, plan, args))
+    except RuntimeError as exc:  # the pool never came back before a round
+        print(f"  could not finish: {exc}")
+        print("TARGET MISSED", flush=True)
+        return
+    singles = [r.visits[0] for r in rounds[1:-1]]
+    many = rounds[-1]
+    for i, v in enumerate(singles, 1):
+        print(
+            f"  alone {i}: question 1 {v.question or float('nan'):5.2f} s, save status "
+            f"{v.save or float('nan'):5.2f} s; preheated kernel: {'yes' if v.preheated else 'NO'}"
+            + (f"  NOT RENDERED: {v.problem}" if not v.rendered else ""),
+            flush=True,
+        )
+    print(f"  {n} at once (seconds from the common start; log times as the lines appeared):")
+    print(
+        f"    {'session':>7} {'question 1':>10} {'save':>7} {'1st byte':>8} {'html done':>9}"
+        f"  kernel"
+    )
+    for v in sorted(many.visits, key=lambda v: (not v.rendered, v.seconds)):
+
+        def num(x: float | None, width: int) -> str:
+            return f"{x:{width - 1}.2f}s" if x is not None else f"{'-':>{width}}"
+
+        if v.preheated:
+            kernel = "preheated" + (
+                f" (a refill started at +{v.kernel_started:.2f} s)"
+                if v.kernel_started is not None
+                else " (ready before the start)"
+            )
+        elif v.kernel_id:
+            kernel = "started for the visit" + (
+                f" at +{v.kernel_started:.2f} s" if v.kernel_started is not None else ""
+            )
+        else:
+            kernel = "unknown (no kernel id in the page)"
+        print(
+            f"    {v.index:>7} {num(v.question, 10)} {num(v.save, 7)} {num(v.first_byte, 8)} "
+            f"{num(v.html_done, 9)}  {kernel}"
+        )
+        if not v.rendered:
+            print(f"            NOT RENDERED: {v.problem}")
+    starts = [t for t, line in many.log if KERNEL_STARTED.search(line)]
+    filled = [t for t, line in many.log if POOL_FILLED.search(line)]
+    handed = [t for t, line in many.log if PREHEATED_ID.search(line)]
+    noted = [
+        (t, line)
+        for t, line in many.log
+        if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Traceback", line)
+        and "is not trusted" not in line  # Voilà says so for every page it renders
+    ]
+    print(
+        f"    server log: {len(starts)} kernels started during the round"
+        + (f", from +{min(starts):.2f} s to +{max(starts):.2f} s" if starts else "")
+        + f"; the Explore pool had {many.preheat_before} ready kernel(s) at the start"
+        + (f", refilled at {', '.join(f'+{t:.1f} s' for t in filled)}" if filled else "")
+        + (
+            f"; preheated kernels handed out at {', '.join(f'+{t:.1f} s' for t in handed)}"
+            if handed
+            else ""
+        )
+    )
+    for t, line in noted[:8]:
+        print(f"    log +{t:6.2f} s: {line.strip()[:150]}")
+    if len(noted) > 8:
+        print(f"    ... and {len(noted) - 8} more warning/error lines")
+    if not noted:
+        print("    no warnings or errors in the server log during the round")
+    print(f"    {after}")
+    cores = os.cpu_count() or 1
+    print(
+        f"    CPU seconds used in the round ({many.wall:.1f} s of wall time, {cores} cores: "
+        f"{many.wall * cores:.0f} CPU-seconds available): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in sorted(many.cpu.items(), key=lambda kv: -kv[1]))
+    )
+
+    done_single = [v.seconds for v in singles if v.rendered]
+    done_many = [v.seconds for v in many.visits if v.rendered]
+    all_rendered = len(done_single) == len(singles) and len(done_many) == n
+    print()
+    print(
+        f"  {'':<12} {'median':>8} {'max':>8}   rendered   preheated kernel  "
+        f"(time until question 1 and the save status are visible)"
+    )
+    for label, visits, done in (
+        ("1 alone", singles, done_single),
+        (f"{n} at once", many.visits, done_many),
+    ):
+        shown = f"{med(done):7.2f}s {max(done):7.2f}s" if done else f"{'-':>8} {'-':>8}"
+        print(
+            f"  {label:<12} {shown}   {len(done):>2} of {len(visits):<4} "
+            f"{sum(v.preheated for v in visits):>2} of {len(visits)}"
+        )
+    html_single = [v.html_done for v in singles if v.html_done is not None]
+    html_many = [v.html_done for v in many.visits if v.html_done is not None]
+    if html_single and html_many:
+        print(
+            f"  Voilà had sent the whole page (html done, browser clock): alone median "
+            f"{med(html_single):.2f} s; {n} at once median {med(html_many):.2f} s, max "
+            f"{max(html_many):.2f} s. After that the browser loads the JavaScript, fetches the "
+            "widgets' state over the websocket and draws them."
+        )
+    if done_single and done_many:
+        ratio = max(done_many) / med(done_single)
+        print(
+            f"Ratio max({n} at once)/one alone (median): {ratio:.2f}  (target <= "
+            f"{SESSION_TARGET:g}, and every session renders"
+            + ("" if all_rendered else f"; {n - len(done_many)} of {n} did NOT")
+            + ")"
+        )
+    else:
+        ratio = float("inf")
+        print("Ratio: not available, no session rendered")
+    met = all_rendered and ratio <= SESSION_TARGET
+    print("TARGET MET" if met else "TARGET MISSED", flush=True)
+
+
+def parse_voila_settings(items: list[str]) -> dict:
+    """``["VoilaExecutor.iopub_timeout=60"]`` as Voilà config; a setting the repository's
+    voila.json already makes is refused (that file is loaded last and would win)."""
+    shipped = json.loads((REPO / "voila.json").read_text())
+    out: dict = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        section, dot, trait = key.strip().partition(".")
+        if not sep or not dot or not section or not trait:
+            raise ValueError(f"--voila-setting {item!r}: expected CLASS.TRAIT=VALUE")
+        if trait in shipped.get(section, {}):
+            raise ValueError(
+                f"--voila-setting {item!r}: voila.json already sets {section}.{trait}, "
+                "and it would win; try the change in voila.json itself"
+            )
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(section, {})[trait] = value
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", type=int, default=5, help="samples per page (default 5)")
@@ -634,8 +1007,45 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with --profile: skip the synthetic pages (saves a minute or two)",
     )
+    ap.add_argument(
+        "--sessions",
+        type=int,
+        default=10,
+        metavar="N",
+        help="then open the Explore page in one session alone and in N sessions at the same "
+        "moment (default 10; 0 skips this)",
+    )
+    ap.add_argument(
+        "--sessions-only",
+        action="store_true",
+        help="skip the phase-vs-trivial comparison, run only the sessions case",
+    )
+    ap.add_argument(
+        "--session-timeout",
+        type=float,
+        default=SESSION_TIMEOUT_S,
+        help=f"seconds a session may take before it counts as not rendered "
+        f"(default {SESSION_TIMEOUT_S:.0f})",
+    )
+    ap.add_argument(
+        "--voila-setting",
+        action="append",
+        default=[],
+        metavar="CLASS.TRAIT=JSON",
+        help="an experiment: a Voilà setting added for this run only (in a voila.json on "
+        "JUPYTER_CONFIG_PATH), e.g. VoilaExecutor.iopub_timeout=60; repeatable. Settings "
+        "that the repository's voila.json already makes win over these, so they are refused",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder and logs")
     args = ap.parse_args(argv)
+    try:
+        extra_settings = parse_voila_settings(args.voila_setting)
+    except ValueError as exc:
+        ap.error(str(exc))
+    if args.sessions_only and args.sessions < 1:
+        ap.error("--sessions-only needs --sessions N with N >= 1")
+    if args.sessions_only and args.profile:
+        ap.error("--profile needs the phase-vs-trivial comparison; drop --sessions-only")
 
     if not CHROMIUM.exists():
         print(f"Chromium not found at {CHROMIUM} (set WORKBOOK_CHROMIUM)", file=sys.stderr)
@@ -644,7 +1054,20 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-voila-"))
     server = None
+    watcher = None
     try:
+        if extra_settings:
+            config = tmp / "config"
+            config.mkdir()
+            (config / "voila.json").write_text(json.dumps(extra_settings, indent=1))
+            os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+                p for p in (str(config), os.environ.get("JUPYTER_CONFIG_PATH", "")) if p
+            )
+            print(
+                "EXPERIMENT: Voilà settings added for this run, not in voila.json: "
+                + ", ".join(args.voila_setting),
+                flush=True,
+            )
         workspace = tmp / "workspace"
         create_demo(Store(workspace), project_id=PROJECT, user=USER)
         notebooks = tmp / "notebooks"
@@ -653,6 +1076,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         shutil.copy(TRIVIAL_SOURCE, notebooks / TRIVIAL.notebook)
         all_notebooks = sorted(p.name for p in notebooks.glob("*.ipynb"))
+        preheated = preheated_notebooks(all_notebooks)
 
         print(
             f"Serving {', '.join(all_notebooks)} with `workbook serve --notebooks` "
@@ -661,14 +1085,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         t = time.monotonic()
         server = start_server(workspace, notebooks, tmp / "voila.log")
+        watcher = LogWatcher(server.log)
         print(
             f"  server answered after {time.monotonic() - t:.1f} s; {os.cpu_count()} CPUs, "
             f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}",
             flush=True,
         )
-        waited = wait_until_preheated(server, all_notebooks)
-        print(f"  kernel pools filled and idle after a further {waited:.1f} s", flush=True)
+        waited = wait_until_preheated(server, preheated)
+        print(
+            f"  kernel pools of {', '.join(preheated)} filled and idle after a further "
+            f"{waited:.1f} s",
+            flush=True,
+        )
 
+        if args.sessions_only:
+            run_sessions(server, watcher, args.sessions, args)
+            print(f"Kernels still running at the end: {_leftover_kernels(server)}")
+            return 0
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -683,8 +1116,6 @@ def main(argv: list[str] | None = None) -> int:
                     timeout_s=args.timeout,
                 )
                 leftover = _leftover_kernels(server)
-                stop_server(server)
-                server = None
 
                 print()
                 print(
@@ -728,13 +1159,28 @@ def main(argv: list[str] | None = None) -> int:
                     f"on the browser's clock {browser_ratio:.2f})"
                 )
                 print("TARGET MET" if ratio <= TARGET_RATIO else "TARGET MISSED", flush=True)
-
-                if args.profile:
-                    print_profile(results, workspace, notebooks, tmp, browser, args)
             finally:
                 browser.close()
+
+        if args.sessions >= 1:
+            run_sessions(server, watcher, args.sessions, args)
+            print(f"Kernels still running at the end: {_leftover_kernels(server)}")
+        stop_server(server)
+        server = None
+
+        if args.profile:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+                )
+                try:
+                    print_profile(results, workspace, notebooks, tmp, browser, args)
+                finally:
+                    browser.close()
         return 0
     finally:
+        if watcher is not None:
+            watcher.stop()
         if server is not None:
             stop_server(server)
         if args.keep:

@@ -324,3 +324,18 @@ def test_reading_backwards_drops_exactly_the_saves_that_never_landed():
         keep = Consistency(on_disk)
         backwards = [e for e in reversed(entries) if keep.keep(e)]
         assert list(reversed(backwards)) == _forward_reference(entries, on_disk)
+
+
+@pytest.mark.parametrize("kind", ["garbage", "not utf-8", "torn multi-byte"])
+def test_the_review_page_opens_and_names_a_damaged_line(demo, kind):
+    from widgets.review import ReviewPage
+
+    store, _ = demo
+    number = append_raw(store, BAD_LINES[kind], newline=kind != "torn multi-byte")
+    page = ReviewPage(Store(store.root), "demo", "Sam")
+    summary = page.history.summary.value
+    assert 'role="alert"' in summary
+    assert f"demo/history.jsonl: line {number}: " in summary
+    assert str(store.root) not in summary  # named within the workspace, not by a full path
+    assert "Something went wrong" not in summary
+    assert page.history.entries[0]["user"] == "priya"  # the good lines are all there

@@ -25,6 +25,8 @@ from workbook.bank import Phase, Question, load_bank
 from workbook.errors import WorkbookError
 from workbook.model import (
     MAX_LONG_TEXT,
+    MAX_NAME_TEXT,
+    MAX_REVISION,
     MAX_SHORT_TEXT,
     SCHEMA_VERSION,
     AnswerBase,
@@ -159,8 +161,8 @@ def phase_data(phase: Phase) -> st.SearchStrategy[dict[str, Any]]:
 project_data = st.fixed_dictionaries(
     {
         "id": st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?", fullmatch=True),
-        "tool_name": short_texts(min_size=1),
-        "local_authority": short_texts(min_size=1),
+        "tool_name": _texts(MAX_NAME_TEXT, 1),
+        "local_authority": _texts(MAX_NAME_TEXT, 1),
         "created_at": aware_datetimes,
     },
     optional={
@@ -183,7 +185,7 @@ workbook_data = st.fixed_dictionaries(
         "phases": st.fixed_dictionaries({p.id: phase_data(p) for p in BANK.phases}),
     },
     optional={
-        "revision": st.integers(min_value=0, max_value=2**63),
+        "revision": st.integers(min_value=0, max_value=MAX_REVISION),
         "schema_version": st.just(SCHEMA_VERSION),
         "edition": st.just(BANK.edition),
     },

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -760,6 +761,21 @@ class ChangesView(w.HTML):
 # --------------------------------------------------------------------------- history
 
 
+def _damage_html(store: Store) -> str:
+    """Damaged history lines the store skipped, named (file and line), for the page."""
+    if not store.problems:
+        return ""
+    root = f"{store.root}{os.sep}"
+    items = "".join(
+        f"<li>{esc(p.replace(root, ''))}</li>" for p in dict.fromkeys(store.problems)
+    )
+    return (
+        '<div class="ew-refused" role="alert"><p><strong>Some lines of the change history '
+        "are damaged and were skipped.</strong> The answers themselves are intact. Ask whoever "
+        f"looks after the workbook to check these lines:</p><ul>{items}</ul></div>"
+    )
+
+
 def _review_entry_label(path: str, entry: dict[str, Any], ctx: ReviewContext) -> str | None:
     """Words for a history line about comments and sign-offs, or None to leave it out."""
     parts = path.split(".")
@@ -901,7 +917,9 @@ class HistoryView(w.VBox):
             )
         else:
             count = f"The latest {len(shown)} changes, newest first"
-        self.summary.value = f'<p class="ew-hint">{esc(note)}{esc(count)}.</p>'
+        self.summary.value = f'<p class="ew-hint">{esc(note)}{esc(count)}.</p>' + _damage_html(
+            self.ctx.store
+        )
 
         old_widgets, self._entry_widgets = self._entry_widgets, []
         self.restore_buttons = []

@@ -16,7 +16,10 @@ from urllib.parse import parse_qs, quote
 
 from widgets.identity import COOKIE, name_from_cookie
 
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 120
+"""How long a preheated kernel waits to reach the server for its page's request. A busy
+machine (ten people opening pages at once on two cores) can take far longer than a few
+seconds; giving up would leave the page showing only its heading."""
 
 
 def wait_for_request() -> None:

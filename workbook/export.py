@@ -397,6 +397,22 @@ def _pack_signoff(so: dict[str, Any] | None) -> str:
     return f"{e(so['decision_label']).lower()}, sign-off current"
 
 
+PACK_CSS = """
+body { margin: 2rem; } .ew-report { max-width: none; }
+@media screen and (max-width: 40rem) {
+  body { margin: 1rem; }
+  .ew-pack td:nth-child(2)::before { content: "Local authority: "; }
+  .ew-pack td:nth-child(3)::before { content: "Revision: "; }
+  .ew-pack td:nth-child(4)::before { content: "Progress by phase"; display: block; }
+  .ew-pack td:nth-child(5)::before { content: "Question status"; display: block; }
+  .ew-pack td:nth-child(6)::before { content: "Documents"; display: block; }
+  .ew-pack td:first-child { font-weight: 400; }
+  .ew-pack ul { margin: 0.2rem 0 0.5rem; padding-left: 1.2rem; }
+}
+"""
+"""The pack index's own styles: on a phone each project is a card, its columns labelled."""
+
+
 def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = True) -> Path:
     """``out/index.html``: every exported project, its progress and links to its documents."""
     from workbook.report import REPORT_CSS
@@ -436,11 +452,12 @@ def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = Tru
         )
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>Oversight pack: Data Ethics Workbook</title>"
-        f"<style>{REPORT_CSS} body {{ margin: 2rem; }} .ew-report {{ max-width: none; }}</style>"
+        f"<style>{REPORT_CSS}{PACK_CSS}</style>"
         '</head><body><main class="ew-report"><h1>Oversight pack</h1>'
         f"<p>{len([r for r in results if r.ok])} of {len(results)} projects exported.</p>"
-        "<table><thead><tr><th>Tool</th><th>Local authority</th><th>Revision</th>"
+        '<table class="ew-pack"><thead><tr><th>Tool</th><th>Local authority</th><th>Revision</th>'
         "<th>Progress by phase</th><th>Question status</th><th>Documents</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table></main></body></html>"
     )

@@ -334,7 +334,8 @@ def progress_svg(report: dict[str, Any]) -> str:
     height = row_h * len(rows) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{label_w + bar_w + 60}" '
-        f'height="{height}" aria-labelledby="progress-chart-title" class="ew-chart">'
+        f'height="{height}" viewBox="0 0 {label_w + bar_w + 60} {height}" '
+        'aria-labelledby="progress-chart-title" class="ew-chart">'
         '<title id="progress-chart-title">Progress by phase: '
         + _e("; ".join(f"{p['title']} {p['progress']['percent']}%" for p in rows))
         + "</title>"
@@ -807,7 +808,6 @@ REPORT_CSS = """
 @media screen and (max-width: 40rem) {
   .ew-report h1 { font-size: 1.6rem; }
   .ew-report h2 { font-size: 1.3rem; }
-  .ew-report svg.ew-chart:not([viewBox]) { zoom: 0.54; } /* 530px wide: fits 288px */
   .ew-cover-list div { display: block; margin-bottom: 0.35rem; }
   .ew-report table, .ew-report tbody, .ew-report tr, .ew-report td { display: block; }
   .ew-report thead, .ew-report thead tr, .ew-report thead th { display: block; }
