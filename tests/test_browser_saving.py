@@ -193,6 +193,11 @@ def test_a_name_in_the_address_is_never_who_is_editing(voila_server, browser):
         hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
         assert not any("user=" in h for h in hrefs)
         assert "user=" not in page.url  # taken out of the address bar, so not copied on
+        # On a shared PC the next person can say it is not them: the name is forgotten.
+        page.get_by_role("link", name="Not Robin Shaw? Change the name").click()
+        page.wait_for_selector(".ew-name-prompt", state="visible", timeout=LOAD_TIMEOUT_MS)
+        assert "ew_user" not in {c["name"] for c in ctx.cookies()}
+        expect(page.get_by_role("heading", name="Who is editing?")).to_be_visible()
     finally:
         ctx.close()
 

@@ -273,6 +273,7 @@ def test_phase_page_takes_the_name_from_the_session_cookie_not_the_address(
     assert workbook_page.session.user == "Sam Patel"
     assert "Mallory" not in workbook_page.children[0].value
     assert "user=" not in workbook_page.children[0].value  # links carry no name
+    assert 'href="#change-name">Not Sam Patel? Change the name' in workbook_page.children[0].value
 
 
 def test_a_user_in_the_address_is_never_taken_as_who_is_editing(blank_store, monkeypatch):
@@ -311,6 +312,7 @@ def test_jupyterhub_user_wins(blank_store, monkeypatch):
     monkeypatch.setenv("HTTP_COOKIE", "ew_user=someone-else")
     page = phase_page("explore", workspace=blank_store.root)
     assert page.children[0].session.user == "hub-user"
+    assert "Change the name" not in page.children[0].children[0].value  # a login's name
 
 
 @pytest.mark.parametrize(

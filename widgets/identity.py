@@ -47,3 +47,21 @@ def who_is_this(env: Mapping[str, str] | None = None) -> str:
     """The name to record with this person's changes, or "" when they must be asked."""
     env = os.environ if env is None else env
     return clean_name(env.get("JUPYTERHUB_USER")) or name_from_cookie(env.get("HTTP_COOKIE"))
+
+
+CHANGE_NAME = "#change-name"
+"""A link to this fragment forgets the browser session's name and asks again (handled by
+the page script, ``static/page_status.js``): for a shared PC, where the last person's name
+would otherwise stay until the browser closes."""
+
+
+def change_name_link(user: str) -> str:
+    """" Not Sam? Change the name" for a name the person gave; nothing for a login's name."""
+    import html
+
+    if clean_name(os.environ.get("JUPYTERHUB_USER")):
+        return ""
+    return (
+        f' <a class="ew-change-name" href="{CHANGE_NAME}">Not {html.escape(user)}? '
+        "Change the name</a>"
+    )

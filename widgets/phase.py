@@ -10,6 +10,7 @@ import ipywidgets as w
 from widgets._bind import Binder, esc, html_block
 from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
 from widgets.checklist import ChecklistWidget
+from widgets.identity import change_name_link
 from widgets.question import QuestionWidget
 from widgets.review import ReviewContext, SignOffBanner
 from widgets.status import PageStatus
@@ -168,7 +169,8 @@ class PhaseWorkbook(w.VBox):
             f'<nav class="ew-nav" aria-label="Workbook pages">'
             f'<a href="{esc(page_link(START_PAGE, info.id))}">Start</a> {nav} '
             f'<a href="{esc(page_link(REVIEW_PAGE, info.id))}">Review</a></nav>'
-            f'<p class="ew-hint">Editing as <strong>{esc(session.user)}</strong>. '
+            f'<p class="ew-hint">Editing as <strong>{esc(session.user)}</strong>.'
+            f"{change_name_link(session.user)} "
             "Changes are saved automatically.</p>"
         )
         status_bar = w.HBox([self.save_indicator, self.progress])

@@ -8,7 +8,7 @@ import ipywidgets as w
 
 from widgets._bind import esc, html_block, stacked_kw
 from widgets._links import PHASE_PAGES, PORTFOLIO_PAGE, REVIEW_PAGE, page_link
-from widgets.identity import clean_name
+from widgets.identity import change_name_link, clean_name
 from widgets.review import action_plan_html
 from workbook import review
 from workbook.bank import Bank, load_bank
@@ -96,7 +96,8 @@ class StartPage(w.VBox):
             "checklist of what should already be done, then asks its questions. Your answers "
             "are saved as you type.</p>"
             + "".join(f"<p>{esc(t)}</p>" for t in b.summary)
-            + f'<p class="ew-hint">Editing as <strong>{esc(user)}</strong>.</p>'
+            + f'<p class="ew-hint">Editing as <strong>{esc(user)}</strong>.'
+            f"{change_name_link(user)}</p>"
         )
         self.children = [
             html_block(intro),

@@ -20,6 +20,7 @@ import ipywidgets as w
 
 from widgets._bind import esc, html_block, plain_kw, stacked_kw, textarea
 from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, anchor_id, page_link
+from widgets.identity import change_name_link
 from workbook import review
 from workbook.bank import Bank, Question, load_bank
 from workbook.errors import WorkbookError
@@ -1170,7 +1171,8 @@ class ReviewPage(w.VBox):
             f'<a href="{esc(page_link(START_PAGE, info.id))}">Start</a> {nav} '
             f'<a href="{esc(page_link(REVIEW_PAGE, info.id))}" aria-current="page">'
             "Review</a></nav>"
-            f'<p class="ew-hint">Reviewing as <strong>{esc(user)}</strong>. The answers are shown '
+            f'<p class="ew-hint">Reviewing as <strong>{esc(user)}</strong>.'
+            f"{change_name_link(user)} The answers are shown "
             "read-only. Comment on any question or checklist item, then record a decision for "
             "each phase. Challenges must be resolved before a phase can be approved.</p>"
         )

@@ -70,8 +70,22 @@ function dropNameFromAddress() {
   history.replaceState(history.state, "", url);
 }
 
+// "Not Sam? Change the name" links to #change-name: forget this browser session's name
+// (a shared PC) and load the page again, which then asks for a name.
+function changeNameIfAsked() {
+  if (location.hash !== "#change-name") return false;
+  document.cookie = `${COOKIE}=; path=/; max-age=0; SameSite=Strict`;
+  const url = new URL(location.href);
+  url.hash = "";
+  location.replace(url.toString());
+  return true;
+}
+
 function render({ model, el }) {
   dropNameFromAddress();
+  changeNameIfAsked();
+  const onHash = () => changeNameIfAsked();
+  window.addEventListener("hashchange", onHash);
   el.classList.add("ew-save-widget");
   const status = document.createElement("p");
   status.setAttribute("role", "status");
@@ -295,6 +309,7 @@ function render({ model, el }) {
 
   return () => {
     clearInterval(timer);
+    window.removeEventListener("hashchange", onHash);
     cancelAnimationFrame(placing);
     notices.remove();
     observer.disconnect();
