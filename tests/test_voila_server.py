@@ -721,3 +721,38 @@ def test_serve_with_a_token_requires_it(tmp_path):
                 conn.close()
     finally:
         stop_server(server)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"comm_id": "x1", "target_name": "jupyter.widget", "data": {"state": "not a dict"}},
+        {"comm_id": "x2", "target_name": "jupyter.widget", "data": {"state": {"_model_name": 7}}},
+        {"comm_id": "x3", "target_name": "no.such.target", "data": {}},
+        {"comm_id": 5, "target_name": ["jupyter.widget"], "data": None},
+        {"target_name": "jupyter.widget"},
+    ],
+    ids=["state-not-a-dict", "bad-model-name", "unknown-target", "wrong-types", "no-comm-id"],
+)
+def test_a_malformed_comm_open_gets_no_traceback_or_paths(voila_server, content):
+    """Whatever a client sends, the kernel answers with no Python traceback and no file
+    paths of the server (the kernel's log goes to its own stderr, not to the page)."""
+    status, html = voila_server.get(f"/voila/render/00-start.ipynb?{urlencode(QUERY)}")
+    assert status == 200
+    kernel_id = _kernel_id(html)
+    session = uuid.uuid4().hex
+    messages = [
+        _message("comm_open", content, session),
+        _message("kernel_info_request", {}, session),  # the control: the kernel still answers
+    ]
+    port = urlsplit(voila_server.base_url).port
+    url = (
+        f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels"
+        f"?session_id={session}&token={voila_server.token}"
+    )
+    received = _run(_converse, url, "json", messages, "kernel_info_reply")
+    assert any(m["header"]["msg_type"] == "kernel_info_reply" for m in received)
+    text = json.dumps([m.get("content") for m in received])
+    assert "Traceback" not in text, text[:2000]
+    assert "site-packages" not in text, text[:2000]
+    assert str(REPO) not in text, text[:2000]

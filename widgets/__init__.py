@@ -2,6 +2,7 @@
 through :mod:`workbook.store` (via :class:`workbook.session.EditSession`)."""
 
 from widgets.checklist import ChecklistWidget
+from widgets.kernel_log import keep_kernel_log_off_the_page
 from widgets.page import phase_page, review_page, start_page
 from widgets.phase import PhaseWorkbook
 from widgets.project import StartPage, UserNamePrompt
@@ -15,6 +16,8 @@ from widgets.review import (
     SignOffPanel,
     ThreadsWidget,
 )
+
+keep_kernel_log_off_the_page()
 
 __all__ = [
     "ActionPlanView",
