@@ -192,3 +192,31 @@ def as_user(page, server: Server, name: str) -> None:
     from urllib.parse import quote
 
     page.context.add_cookies([{"name": "ew_user", "value": quote(name), "url": server.base_url}])
+
+
+def serve_until_exit(
+    tmp_path: Path, *args: str, port: int | None = None, env_token: str | None = None
+) -> tuple[int, str, str, int]:
+    """Run `workbook serve` where it is expected to refuse and exit: (exit code, stdout,
+    stderr, port). Fails the test if it starts serving instead (killed after 60 s)."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("WORKBOOK_TOKEN", None)
+    if env_token is not None:
+        env["WORKBOOK_TOKEN"] = env_token
+    port = port or free_port()
+    argv = [sys.executable, "-m", "workbook", "--workspace", str(tmp_path / "ws"), "serve"]
+    proc = subprocess.Popen(
+        [*argv, "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"`workbook serve {' '.join(args)}` kept running:\n{out}{err}")
+    return proc.returncode, out, err, port

@@ -9,7 +9,6 @@ import asyncio
 import http.client
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.servers import Server, free_port
+from tests.servers import Server, free_port, serve_until_exit
 
 START = "/voila/render/00-start.ipynb"
 CONFIG_DATA = re.compile(
@@ -97,24 +96,8 @@ def test_busy_port_is_refused_with_one_line_naming_it(tmp_path):
     with socket.socket() as holder:  # another program on the port
         holder.bind(("127.0.0.1", port))
         holder.listen()
-        env = {**os.environ, "NO_COLOR": "1"}
-        env.pop("WORKBOOK_TOKEN", None)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "workbook", "--workspace", str(tmp_path / "ws")]
-            + ["serve", "--port", str(port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-            pytest.fail(f"`workbook serve` on a busy port kept running:\n{out}{err}")
-    assert proc.returncode == 1, (out, err)
+        code, out, err, _ = serve_until_exit(tmp_path, port=port)
+    assert code == 1, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("Error:"), err

@@ -11,9 +11,6 @@ import http.client
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,7 +21,7 @@ from urllib.parse import quote, urlencode, urljoin, urlsplit
 import pytest
 
 from tests.conftest import REPO
-from tests.servers import Server, free_port, start_server, stop_server
+from tests.servers import Server, serve_until_exit, start_server, stop_server
 
 PAGES = {
     "00-start.ipynb": ("Data Ethics Workbook: start", "StartPage("),
@@ -590,39 +587,6 @@ def test_file_list_and_contents_api_are_not_served(voila_server):
         assert "01-explore" not in body
 
 
-def _serve(tmp_path: Path, *args: str, env_token: str | None = None):
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("WORKBOOK_TOKEN", None)
-    if env_token is not None:
-        env["WORKBOOK_TOKEN"] = env_token
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "workbook",
-            "--workspace",
-            str(tmp_path / "ws"),
-            "serve",
-            "--port",
-            str(port),
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"`workbook serve {' '.join(args)}` started instead of refusing:\n{out}{err}")
-    return proc.returncode, out, err, port
-
-
 REFUSED = {
     "any-address-no-token": (["--host", "0.0.0.0"], None, "token"),
     "lan-address-no-token": (["--host", "192.168.1.10"], None, "token"),
@@ -635,7 +599,7 @@ REFUSED = {
 
 @pytest.mark.parametrize(("args", "env_token", "mentions"), REFUSED.values(), ids=REFUSED)
 def test_serve_refuses_unsafe_settings(tmp_path, args, env_token, mentions):
-    code, out, err, port = _serve(tmp_path, *args, env_token=env_token)
+    code, out, err, port = serve_until_exit(tmp_path, *args, env_token=env_token)
     assert code == 1, (out, err)
     lines = err.strip().splitlines()
     assert len(lines) == 1, err

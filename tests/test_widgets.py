@@ -276,7 +276,8 @@ def test_phase_page_takes_the_name_from_the_session_cookie_not_the_address(
     assert 'href="#change-name">Not Sam Patel? Change the name' in workbook_page.children[0].value
 
 
-def test_a_user_in_the_address_is_never_taken_as_who_is_editing(blank_store, monkeypatch):
+def test_phase_page_asks_for_a_name_once(blank_store, monkeypatch):
+    # a name in the address (an old or forwarded link) is never taken as who is editing
     monkeypatch.setenv("QUERY_STRING", "project=p&user=Mallory")
     monkeypatch.delenv("HTTP_COOKIE", raising=False)
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
@@ -284,15 +285,6 @@ def test_a_user_in_the_address_is_never_taken_as_who_is_editing(blank_store, mon
     status, prompt = page.children
     assert isinstance(prompt, UserNamePrompt)
     assert prompt.name.value == ""
-
-
-def test_phase_page_asks_for_a_name_once(blank_store, monkeypatch):
-    monkeypatch.setenv("QUERY_STRING", "project=p")
-    monkeypatch.delenv("HTTP_COOKIE", raising=False)
-    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
-    page = phase_page("explore", workspace=blank_store.root)
-    status, prompt = page.children
-    assert isinstance(prompt, UserNamePrompt)
     assert "Early Help Predictor (Hartmoor)" in prompt.children[0].value
     prompt.go.click()
     assert "Enter your name" in prompt.message.value
