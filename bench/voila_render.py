@@ -35,7 +35,10 @@ times question 1 and the save status becoming visible, finds the page's kernel a
 it came from the preheated pool (the server log's "Using pre-heated kernel"), and prints
 the server log's kernel events with the time each line appeared. Target: the slowest of
 the N within 3x the median session alone, and every session rendered within
-``--session-timeout`` (240 s); otherwise "TARGET MISSED".
+``--session-timeout`` (240 s); otherwise "TARGET MISSED". ``--http`` adds the same
+visits as plain HTTP requests (the server's share, without browsers on the same cores), and
+``--voila-setting CLASS.TRAIT=JSON`` tries a Voilà setting for one run (an experiment; the
+output says so) without editing voila.json.
 """
 
 from __future__ import annotations
@@ -729,7 +732,6 @@ class Round:
     wall: float  # from the first goto until the last session rendered or gave up
     cpu: dict[str, float]
     log: list[tuple[float, str]]  # (seconds since the round started, line)
-    preheat_before: int  # kernels ready in the pool for the page when the round started
 
 
 async def _visit(page, visit: Visit, url: str, start: float, timeout_s: float) -> None:
@@ -780,10 +782,6 @@ async def _round(browser, server: Server, watcher: LogWatcher, n: int, timeout_s
         pages.append(await context.new_page())
         visits.append(Visit(i + 1, user))
     url = server.url(PHASE.notebook, project=PROJECT)
-    ready = (
-        log_counts(server.log, POOL_FILLED)[PHASE.notebook]
-        - log_counts(server.log, USED_PREHEATED)[PHASE.notebook]
-    )
     cpu_before, busy_before = _snapshot(server), _system_busy()
     start = time.monotonic()
     await asyncio.gather(
@@ -811,7 +809,7 @@ async def _round(browser, server: Server, watcher: LogWatcher, n: int, timeout_s
             role = "kernels (pool)" if pid in cpu_before else "kernels started in the round"
         cpu[role] += t - cpu_before.get(pid, (role, 0.0))[1]
     cpu["other processes"] = max(busy_after - busy_before - sum(cpu.values()), 0.0)
-    return Round(visits, wall, dict(cpu), log, max(ready, 0))
+    return Round(visits, wall, dict(cpu), log)
 
 
 async def _sessions(
@@ -906,8 +904,11 @@ def run_sessions(server: Server, watcher: LogWatcher, n: int, args) -> None:
     print(
         f"    server log: {len(starts)} kernels started during the round"
         + (f", from +{min(starts):.2f} s to +{max(starts):.2f} s" if starts else "")
-        + f"; the Explore pool had {many.preheat_before} ready kernel(s) at the start"
-        + (f", refilled at {', '.join(f'+{t:.1f} s' for t in filled)}" if filled else "")
+        + (
+            f"; Explore's pool filled at {', '.join(f'+{t:.1f} s' for t in filled)}"
+            if filled
+            else ""
+        )
         + (
             f"; preheated kernels handed out at {', '.join(f'+{t:.1f} s' for t in handed)}"
             if handed
@@ -959,7 +960,7 @@ def run_sessions(server: Server, watcher: LogWatcher, n: int, args) -> None:
         print(
             f"Ratio max({n} at once)/one alone (median): {ratio:.2f}  (target <= "
             f"{SESSION_TARGET:g}, and every session renders"
-            + ("" if all_rendered else f"; {n - len(done_many)} of {n} did NOT")
+            + ("" if all_rendered else "; NOT every session did")
             + ")"
         )
     else:
@@ -967,6 +968,62 @@ def run_sessions(server: Server, watcher: LogWatcher, n: int, args) -> None:
         print("Ratio: not available, no session rendered")
     met = all_rendered and ratio <= SESSION_TARGET
     print("TARGET MET" if met else "TARGET MISSED", flush=True)
+
+
+WIDGET_OUTPUT = "application/vnd.jupyter.widget-view+json"
+
+
+def _fetch_page(server: Server, user: str, timeout_s: float) -> tuple[float, bool, str]:
+    """GET the Explore page without a browser: (seconds until its last byte, whether it
+    holds the page's widget output, a problem if any)."""
+    from urllib.parse import quote
+
+    path = f"/voila/render/{PHASE.notebook}?project={PROJECT}"
+    t0 = time.monotonic()
+    try:
+        status, body = server.get(
+            path, timeout=timeout_s, headers={"Cookie": f"ew_user={quote(user)}"}
+        )
+    except OSError as exc:
+        return time.monotonic() - t0, False, f"{type(exc).__name__}: {exc}"
+    took = time.monotonic() - t0
+    if status != 200:
+        return took, False, f"HTTP {status}"
+    has = WIDGET_OUTPUT in body
+    return took, has, "" if has else "the page came without its widget output"
+
+
+def run_http_only(server: Server, n: int, args) -> None:
+    """The server's side alone: the same visits as plain HTTP requests (no browser, so no
+    JavaScript, no widget state fetched and nothing drawn): one alone, then N at once. Their
+    kernels are left idle (no tab closes them); the server is stopped afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    singles = []
+    for i in range(args.samples):
+        wait_until_preheated(server, [PHASE.notebook], timeout=300)
+        singles.append(_fetch_page(server, f"{USER} http {i + 1}", args.session_timeout))
+    wait_until_preheated(server, [PHASE.notebook], timeout=300)
+    with ThreadPoolExecutor(n) as pool:
+        many = list(
+            pool.map(
+                lambda i: _fetch_page(server, f"{USER} http {i + 1}", args.session_timeout),
+                range(n),
+            )
+        )
+    print(
+        f"  Without a browser ({args.samples} plain HTTP requests one at a time, then {n} at "
+        "once; time until Voilà has sent the whole page, for information):"
+    )
+    for label, got in (("1 alone", singles), (f"{n} at once", many)):
+        xs = [t for t, _, _ in got]
+        ok = sum(1 for _, has, _ in got if has)
+        problems = Counter(p for _, _, p in got if p)
+        print(
+            f"  {label:<12} {med(xs):7.2f}s {max(xs):7.2f}s   {ok:>2} of {len(got):<4} with "
+            "the widget output"
+            + ("; " + ", ".join(f"{k} ({v})" for k, v in problems.items()) if problems else "")
+        )
 
 
 def parse_voila_settings(items: list[str]) -> dict:
@@ -1026,6 +1083,12 @@ def main(argv: list[str] | None = None) -> int:
         default=SESSION_TIMEOUT_S,
         help=f"seconds a session may take before it counts as not rendered "
         f"(default {SESSION_TIMEOUT_S:.0f})",
+    )
+    ap.add_argument(
+        "--http",
+        action="store_true",
+        help="after the sessions case, the same visits as plain HTTP requests (no browser): "
+        "how long the server alone takes to send the page",
     )
     ap.add_argument(
         "--voila-setting",
@@ -1101,6 +1164,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.sessions_only:
             run_sessions(server, watcher, args.sessions, args)
             print(f"Kernels still running at the end: {_leftover_kernels(server)}")
+            if args.http:
+                run_http_only(server, args.sessions, args)
             return 0
         with sync_playwright() as p:
             browser = p.chromium.launch(
@@ -1165,6 +1230,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.sessions >= 1:
             run_sessions(server, watcher, args.sessions, args)
             print(f"Kernels still running at the end: {_leftover_kernels(server)}")
+            if args.http:
+                run_http_only(server, args.sessions, args)
         stop_server(server)
         server = None
 
