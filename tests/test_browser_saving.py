@@ -37,20 +37,36 @@ def kernel_id(page: Page) -> str:
     return found.group(1)
 
 
-def kill_kernel(kernel: str) -> None:
-    """SIGKILL the kernel process (as the OOM killer or a crash would)."""
-    killed = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+def kernel_pids(kernel: str) -> set[int]:
+    """The process of a kernel: by its connection file on the command line (a kernel
+    started the usual way), or by the socket it listens on (a kernel forked from the
+    zygote keeps the zygote's command line)."""
+    listening = f"kernel-{kernel}-ipc-1"
+    inodes = {
+        line.split()[6]
+        for line in Path("/proc/net/unix").read_text().splitlines()[1:]
+        if line.rstrip().endswith(listening)
+    }
+    pids: set[int] = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
         except OSError:
             continue
-        if f"kernel-{kernel}.json".encode() in cmdline:
-            os.kill(int(pid), signal.SIGKILL)
-            killed += 1
-    assert killed, f"no process for kernel {kernel}"
+        if f"kernel-{kernel}.json".encode() in cmdline or any(
+            f"socket:[{inode}]" in fds for inode in inodes
+        ):
+            pids.add(int(pid))
+    return pids
+
+
+def kill_kernel(kernel: str) -> None:
+    """SIGKILL the kernel process (as the OOM killer or a crash would)."""
+    pids = kernel_pids(kernel)
+    assert pids, f"no process for kernel {kernel}"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
 
 
 def type_at_end(page: Page, label: str, text: str) -> None:

@@ -86,6 +86,10 @@ PRELOAD = (
     "tornado.queues",
     "workbook.report",
     "workbook.store",
+    # the app's pages (Voilà's kernels are forked too: workbook/voila_kernels.py)
+    "ipywidgets",
+    "anywidget",
+    "widgets",
 )
 """What the zygote imports before it forks: what every kernel, and the report, would import."""
 

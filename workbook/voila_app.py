@@ -43,10 +43,12 @@ from urllib.parse import parse_qsl, urlencode
 import tornado.httpserver
 import tornado.ioloop
 import tornado.web
+from jupyter_client.jsonutil import json_default
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.services.kernels.handlers import MainKernelHandler
 from jupyter_server.utils import url_path_join
 from tornado.routing import Matcher, Rule
-from traitlets import Any, Dict
+from traitlets import Any, Dict, TraitError
 from voila.app import Voila
 from voila.request_info_handler import RequestInfoSocketHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
@@ -170,6 +172,22 @@ class _KernelList(MainKernelHandler):
 
     async def post(self) -> None:
         raise tornado.web.HTTPError(405)
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """As jupyter_server's, except that a kernel still starting (no ``last_activity``
+        yet, which made the whole list fail with a 500) is listed as "starting"."""
+        km = self.kernel_manager
+        kernels = []
+        for kernel_id in list(km.list_kernel_ids()):
+            try:
+                kernels.append(km.kernel_model(kernel_id))
+            except KeyError:  # shut down meanwhile
+                continue
+            except TraitError:
+                kernels.append({"id": kernel_id, "execution_state": "starting"})
+        self.finish(json.dumps(kernels, default=json_default))
 
 
 # ---------------------------------------------------------------------------------------
