@@ -262,3 +262,28 @@ def page(voila_server, browser):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     yield ctx.new_page()
     ctx.close()
+
+
+def test_ten_sessions_opening_a_page_at_once_all_render(voila_server, browser):
+    """Ten people open the Explore page at the same moment: every page shows question 1
+    (no time is asserted: a busy test machine may take a while, but no page may be left
+    with only its heading)."""
+    project = new_project(voila_server, "crowd")
+    contexts = [browser.new_context() for _ in range(10)]
+    try:
+        pages = []
+        for n, ctx in enumerate(contexts, start=1):
+            page = ctx.new_page()
+            as_user(page, voila_server, f"Person {n}")
+            pages.append(page)
+        for page in pages:  # all ten requests go out before any page is waited for
+            page.goto(voila_server.url("01-explore.ipynb", project=project), wait_until="commit")
+        for n, page in enumerate(pages, start=1):
+            expect(page.get_by_label("Your answer to question 1", exact=True)).to_be_visible(
+                timeout=240_000
+            )
+            expect(page.locator(STATUS)).to_have_text("All changes saved")
+            expect(page.get_by_text(f"Editing as Person {n}.")).to_be_visible()
+    finally:
+        for ctx in contexts:
+            ctx.close()
