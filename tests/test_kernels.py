@@ -212,3 +212,24 @@ def test_reports_are_the_same_from_forked_and_normal_kernels(tmp_path, monkeypat
     monkeypatch.setenv(kernels.ENV_SWITCH, "0")
     normal = export("normal")
     assert forked == normal
+
+
+WIDGET_TARGETS = """\
+import os
+targets = sorted(get_ipython().kernel.comm_manager.targets)
+print(os.getppid(), repr(targets))
+"""
+
+
+def test_a_forked_kernel_registers_the_widget_comm_targets(tmp_path, monkeypatch, fresh_zygote):
+    """The zygote imports ipywidgets before there is a kernel; a forked kernel must still
+    answer "jupyter.widget.control", or a page fetches every widget's state one by one."""
+    monkeypatch.setattr(
+        export_module, "REPORT_NOTEBOOK", _notebook(tmp_path / "t.ipynb", WIDGET_TARGETS)
+    )
+    nb = execute_report("x", str(tmp_path))
+    ppid, targets = nb.cells[-1].outputs[0]["text"].split(maxsplit=1)
+    zygote = kernels.shared_zygote()
+    assert zygote is not None
+    assert int(ppid) == zygote.pid  # the kernel was forked
+    assert {"jupyter.widget", "jupyter.widget.control"} <= set(ast.literal_eval(targets))

@@ -767,6 +767,15 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+def _register_preloaded_comm_targets() -> None:
+    """ipywidgets registers its comm targets when it is imported inside a kernel; the zygote
+    imported it before there was one. Without "jupyter.widget.control" a page fetches each
+    widget's state one message at a time, which made a large page many times slower."""
+    widgets = sys.modules.get("ipywidgets")
+    if widgets is not None:
+        widgets._handle_ipython()
+
+
 def _run_kernel(request: dict[str, Any]) -> None:
     """In a forked child: become the kernel that ``python -m ipykernel_launcher`` starts."""
     import importlib.util
@@ -783,6 +792,7 @@ def _run_kernel(request: dict[str, Any]) -> None:
     app = IPKernelApp.instance()
     app.parent_handle = os.getppid()  # exit if the zygote goes away
     app.initialize(args)
+    _register_preloaded_comm_targets()
     app.start()
     # The kernel has been asked to shut down. Its control thread stopped this event loop
     # and is still flushing output through the IOPub thread. IPKernelApp.close, run at
