@@ -5,6 +5,10 @@ client sends a malformed ``comm_open``; in a kernel that output can reach the br
 ``stderr`` stream message, with the server's file paths in it. The kernel's loggers keep
 the one-line message and drop the traceback. (The page's own failures are caught and shown
 in plain words by :func:`widgets.page._guard`.)
+
+Every page calls :func:`keep_kernel_log_off_the_page` first: importing the package is not
+enough, since a kernel forked from the zygote (:mod:`workbook.kernels`) finds ``widgets``
+already imported, before there was a kernel to set up.
 """
 
 from __future__ import annotations

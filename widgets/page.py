@@ -17,6 +17,7 @@ import ipywidgets as w
 from widgets._bind import esc, html_block
 from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
 from widgets.identity import who_is_this
+from widgets.kernel_log import keep_kernel_log_off_the_page
 from widgets.phase import PhaseWorkbook
 from widgets.project import StartPage, UserNamePrompt
 from widgets.review import ReviewPage
@@ -109,6 +110,7 @@ def _project_page(
     action: str = "edit",
 ) -> w.Widget:
     """A page of one project for one user: the URL's ``?project=`` wins in Voilà."""
+    keep_kernel_log_off_the_page()
     params = request_params()
     project_id = params.get("project") or project or ""
     start = page_link(START_PAGE, project_id) if project_id else START_PAGE
@@ -155,6 +157,7 @@ def review_page(project: str | None = None, workspace: str | Path | None = None)
 
 def start_page(project: str | None = None, workspace: str | Path | None = None):
     """The start page: pick or create a project."""
+    keep_kernel_log_off_the_page()
     params = request_params()
     selected = params.get("project") or project
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import ipywidgets as w
 
 from widgets._bind import esc, html_block, plain_kw, stacked_kw
+from widgets.kernel_log import keep_kernel_log_off_the_page
 from widgets.page import _guard, _message
 from widgets.phase import PHASE_PAGES, START_PAGE, page_link
 from widgets.voila_request import request_params
@@ -374,6 +375,7 @@ class PortfolioDashboard(w.VBox):
 def portfolio_page(workspace: str | Path | None = None) -> w.Widget:
     """The portfolio dashboard. Read-only, so no name is asked for (links never carry one).
     ``?authority=`` and ``?status=`` choose the filters."""
+    keep_kernel_log_off_the_page()
     params = request_params()
 
     def build() -> w.Widget:
