@@ -434,7 +434,20 @@ class PromptKernelClient(AsyncKernelClient):  # type: ignore[misc]
         return False
 
 
-class ForkingKernelManager(AsyncKernelManager):  # type: ignore[misc]
+class ForkingLaunch:
+    """Mixin for a jupyter_client kernel manager: launch through :class:`ZygoteProvisioner`
+    when the kernel spec asks for the ordinary local launch."""
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        if self.provisioner is None and _local_provisioner(self.kernel_spec):  # type: ignore[attr-defined]
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))  # type: ignore[attr-defined]
+            self.provisioner = ZygoteProvisioner(
+                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self  # type: ignore[attr-defined]
+            )
+        return await super()._async_pre_start_kernel(**kw)  # type: ignore[misc]
+
+
+class ForkingKernelManager(ForkingLaunch, AsyncKernelManager):  # type: ignore[misc]
     """An ``AsyncKernelManager`` for batch runs: kernels forked from the zygote if possible.
 
     Use it as nbclient's (and so papermill's) ``kernel_manager_class``. Besides forking:
@@ -451,14 +464,6 @@ class ForkingKernelManager(AsyncKernelManager):  # type: ignore[misc]
 
     client_class = DottedObjectName("workbook.kernels.PromptKernelClient")
     client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
-
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        if self.provisioner is None and _local_provisioner(self.kernel_spec):
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = ZygoteProvisioner(
-                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
-            )
-        return await super()._async_pre_start_kernel(**kw)
 
     async def _async_interrupt_kernel(self) -> None:
         if getattr(self, "shutting_down", False):

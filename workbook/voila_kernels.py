@@ -12,21 +12,10 @@ that once, costs a small fraction of it, and is still a new process of its own.
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 
-from workbook.kernels import ZygoteProvisioner, _local_provisioner
+from workbook.kernels import ForkingLaunch
 
 
-class ForkingServerKernelManager(ServerKernelManager):  # type: ignore[misc]
-    """jupyter_server's kernel manager, launching through :class:`ZygoteProvisioner`."""
-
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        if self.provisioner is None and _local_provisioner(self.kernel_spec):
-            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
-            self.provisioner = ZygoteProvisioner(
-                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self
-            )
-        return await super()._async_pre_start_kernel(**kw)
+class ForkingServerKernelManager(ForkingLaunch, ServerKernelManager):  # type: ignore[misc]
+    """jupyter_server's kernel manager, launching through the zygote where it can."""
