@@ -357,3 +357,28 @@ def test_a_hostile_name_cookie_is_cleaned_and_escaped(blank_store, monkeypatch):
     shown = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;[31m"
     assert f"Editing as <strong>{shown}</strong>" in header
     assert "\x1b" not in workbook_page.session.user
+
+
+def test_a_row_missing_its_required_field_says_so_and_is_not_claimed_saved(blank_store):
+    page = _page(blank_store, "explore")
+    page.question("q2").response.value = "Saved first."
+    first_save = page.save_indicator.saved_at
+    actions = page.question("q1").actions
+    row = actions.add_row()
+    row["owner"].value = "Data lead"
+    assert page.save_indicator.kind == "incomplete"
+    assert page.save_indicator.text == "Not saved: 1 incomplete row"
+    assert page.save_indicator.saved_at == first_save  # the last save that really landed
+    assert page.save_indicator.unsaved_labels == [
+        "Question 1, action 1: action",
+        "Question 1, action 1: owner",
+        "Question 1, action 1: due date",
+        "Question 1, action 1: status",
+    ]
+    assert "fill in \u201cAction\u201d to save action 1" in actions._notes[0].value
+    assert _disk(blank_store)["answers"]["q1"]["further_work"] == []
+    row["action"].value = "Ask the DPO"
+    assert page.save_indicator.kind == "saved"
+    assert actions._notes[0].value == ""
+    (saved,) = _disk(blank_store)["answers"]["q1"]["further_work"]
+    assert (saved["action"], saved["owner"]) == ("Ask the DPO", "Data lead")

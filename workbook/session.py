@@ -178,9 +178,10 @@ class EditSession:
             self._shown_set(change.path, change.new)
             self.pending.pop(change.path, None)
         self._adopt(saved)
-        return self._finish()
+        return self._finish(landed=True)
 
-    def _finish(self) -> bool:
+    def _finish(self, *, landed: bool = False) -> bool:
+        """Set the state after a save (``landed``: something was written just now)."""
         if self.conflicts:
             n = len(self.conflicts)
             self._set_state(
@@ -196,7 +197,7 @@ class EditSession:
             self._set_state(
                 "incomplete",
                 f"Not saved: {n} incomplete row{'s' if n != 1 else ''}",
-                datetime.now().astimezone(),
+                datetime.now().astimezone() if landed else None,  # when a save last landed
             )
             return False
         self._set_state("saved", "Saved", datetime.now().astimezone())
