@@ -15,6 +15,7 @@ type any name. Only JupyterHub makes the name one the server vouches for.
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
@@ -57,8 +58,6 @@ would otherwise stay until the browser closes."""
 
 def change_name_link(user: str) -> str:
     """" Not Sam? Change the name" for a name the person gave; nothing for a login's name."""
-    import html
-
     if clean_name(os.environ.get("JUPYTERHUB_USER")):
         return ""
     return (
