@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from workbook.bank import load_bank
-from workbook.model import Workbook
+from workbook.model import SCHEMA_VERSION, Workbook
 from workbook.review import add_comment, incomplete_questions, set_resolved, sign_off
 from workbook.store import ANSWERS_FILE, Store
 
@@ -177,7 +177,8 @@ def make_portfolio(root: Path, count: int = 30, *, seed: int = 20260, corrupt: b
     if corrupt:
         folder = root / CORRUPT_ID
         folder.mkdir(parents=True)
-        (folder / ANSWERS_FILE).write_text('{"schema_version": 2, "project": {', encoding="utf-8")
+        text = f'{{"schema_version": {SCHEMA_VERSION}, "project": {{'  # cut off mid-file
+        (folder / ANSWERS_FILE).write_text(text, encoding="utf-8")
     return made
 
 

@@ -1,4 +1,6 @@
-"""Files written by schema version 1 load, migrate to version 2 and save with nothing lost."""
+"""Files written by older schema versions load, migrate to the current one and save with
+nothing lost. The fixtures were written by the code of their version (v1, v2), with the JSON
+Schema that version committed."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from workbook import migrations
 from workbook.errors import InvalidProjectFile
 from workbook.model import SCHEMA_VERSION, json_schema
+from workbook.review import signoff_state
 from workbook.store import Change, Store, reads
 
 V1 = Path(__file__).parent / "data" / "v1"
 V1_FILE = V1 / "workbook.json"
+V2 = Path(__file__).parent / "data" / "v2"
+V2_FILE = V2 / "workbook.json"
 
 
 def _leaves(node, prefix=""):
@@ -45,8 +51,9 @@ def v1_store(tmp_path):
 def test_version_1_file_loads_migrated_and_saves_with_every_answer_field_kept(v1_store):
     old = json.loads(V1_FILE.read_text(encoding="utf-8"))
     opened = v1_store.open("legacy-v1")
-    assert opened.schema_version == SCHEMA_VERSION == 2
+    assert opened.schema_version == SCHEMA_VERSION == 3
     assert opened.review.threads == {}
+    assert opened.project.members == []
     assert all(getattr(opened.review.signoffs, p) is None for p in ("explore", "develop"))
 
     # A save of an unrelated field writes the migrated file.
@@ -58,8 +65,9 @@ def test_version_1_file_loads_migrated_and_saves_with_every_answer_field_kept(v1
     )
     assert saved.revision == old["revision"] + 1
     on_disk = json.loads((v1_store.root / "legacy-v1" / "workbook.json").read_text("utf-8"))
-    assert on_disk["schema_version"] == 2
+    assert on_disk["schema_version"] == 3
     jsonschema.validate(on_disk, json_schema())
+    assert on_disk["project"].pop("members") == []  # added by the 2 -> 3 step
 
     before = dict(_leaves({k: old[k] for k in ("answers", "phases")}))
     after = dict(_leaves({k: on_disk[k] for k in ("answers", "phases")}))
@@ -70,10 +78,14 @@ def test_version_1_file_loads_migrated_and_saves_with_every_answer_field_kept(v1
     }
 
 
-def test_migrated_file_is_unchanged_by_reading_alone(v1_store):
-    text = V1_FILE.read_text(encoding="utf-8")
-    v1_store.open("legacy-v1")
-    assert (v1_store.root / "legacy-v1" / "workbook.json").read_text("utf-8") == text
+@pytest.mark.parametrize("fixture", [V1_FILE, V2_FILE], ids=["v1", "v2"])
+def test_migrated_file_is_unchanged_by_reading_alone(tmp_path, fixture):
+    project_id = json.loads(fixture.read_text(encoding="utf-8"))["project"]["id"]
+    (tmp_path / project_id).mkdir()
+    shutil.copy(fixture, tmp_path / project_id / "workbook.json")
+    text = fixture.read_text(encoding="utf-8")
+    assert Store(tmp_path).open(project_id).schema_version == SCHEMA_VERSION
+    assert (tmp_path / project_id / "workbook.json").read_text("utf-8") == text
 
 
 def test_version_1_file_with_a_review_section_is_refused_naming_the_field():
@@ -82,4 +94,96 @@ def test_version_1_file_with_a_review_section_is_refused_naming_the_field():
     with pytest.raises(InvalidProjectFile) as info:
         reads(json.dumps(data), source="x/workbook.json")
     assert info.value.field == "review"
+    assert "x/workbook.json" in str(info.value)
+
+
+# --------------------------------------------------------------------------- version 2
+
+
+def test_fixture_really_is_a_version_2_file_with_review_data():
+    data = json.loads(V2_FILE.read_text(encoding="utf-8"))
+    assert data["schema_version"] == 2
+    assert "members" not in data["project"]
+    schema = json.loads((V2 / "answers.schema.json").read_text(encoding="utf-8"))
+    assert schema["properties"]["schema_version"]["const"] == 2
+    jsonschema.Draft202012Validator(schema).validate(data)  # as committed by version 2
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(json_schema()).validate(data)  # not a current file
+    # What the migration must carry over: every kind of thread, replies, a resolved
+    # challenge, both kinds of sign-off, evidence and actions.
+    threads = data["review"]["threads"].values()
+    assert {t["kind"] for t in threads} == {"question", "challenge", "suggestion"}
+    assert sum(len(t["replies"]) for t in threads) >= 3
+    assert any(t["resolved"] for t in threads)
+    signoffs = data["review"]["signoffs"]
+    assert signoffs["explore"]["decision"] == "approved_with_conditions"
+    assert signoffs["develop"]["decision"] == "not_approved"
+    answers = data["answers"].values()
+    assert sum(len(a["evidence"]) for a in answers) >= 3
+    assert sum(len(a["further_work"]) for a in answers) >= 3
+
+
+@pytest.fixture
+def v2_store(tmp_path):
+    (tmp_path / "legacy-v2").mkdir()
+    shutil.copy(V2_FILE, tmp_path / "legacy-v2" / "workbook.json")
+    return Store(tmp_path)
+
+
+def test_version_2_file_loads_migrated_and_saves_with_every_field_kept(v2_store):
+    old = json.loads(V2_FILE.read_text(encoding="utf-8"))
+    opened = v2_store.open("legacy-v2")
+    assert opened.schema_version == SCHEMA_VERSION == 3
+    assert opened.project.members == []
+    replies = [r for t in opened.review.threads.values() for r in t.replies.values()]
+    assert replies
+    assert all(r.role == "" for r in replies)
+
+    saved = v2_store.apply(
+        "legacy-v2",
+        [Change("project.owner", old["project"]["owner"], "New Owner")],
+        user="migrator",
+        base_revision=opened.revision,
+    )
+    assert saved.revision == old["revision"] + 1
+    on_disk = json.loads((v2_store.root / "legacy-v2" / "workbook.json").read_text("utf-8"))
+    assert on_disk["schema_version"] == 3
+    jsonschema.Draft202012Validator(json_schema()).validate(on_disk)
+
+    # Every answer, prompt note, checklist entry, evidence and action list, thread, reply
+    # and sign-off field is as it was; the only new leaves are each reply's empty role.
+    before = dict(_leaves({k: old[k] for k in ("answers", "phases", "review")}))
+    after = dict(_leaves({k: on_disk[k] for k in ("answers", "phases", "review")}))
+    assert len(before) > 250
+    added = {k: after.pop(k) for k in set(after) - set(before)}
+    assert before == after
+    assert len(added) == len(replies)
+    assert all(k.endswith(".role") and ".replies." in k and v == "" for k, v in added.items())
+    assert on_disk["project"].pop("members") == []
+    assert {k: v for k, v in on_disk["project"].items() if k != "owner"} == {
+        k: v for k, v in old["project"].items() if k != "owner"
+    }
+    # The sign-offs still match what was signed: the migration touched no phase content.
+    for phase in ("explore", "develop"):
+        assert signoff_state(saved, phase).status == "current"
+
+
+def test_the_2_to_3_step_adds_an_empty_member_list_and_leaves_the_input_alone():
+    data = json.loads(V2_FILE.read_text(encoding="utf-8"))
+    before = json.loads(V2_FILE.read_text(encoding="utf-8"))
+    migrated = migrations.migrate(data)
+    assert data == before  # the caller's dict (and its project) is not changed
+    assert migrated["schema_version"] == 3
+    assert migrated["project"] == {**before["project"], "members": []}
+    assert {k: v for k, v in migrated.items() if k not in ("project", "schema_version")} == {
+        k: v for k, v in before.items() if k not in ("project", "schema_version")
+    }
+
+
+def test_version_2_file_with_members_is_refused_naming_the_field():
+    data = json.loads(V2_FILE.read_text(encoding="utf-8"))
+    data["project"]["members"] = ["ann"]
+    with pytest.raises(InvalidProjectFile) as info:
+        reads(json.dumps(data), source="x/workbook.json")
+    assert info.value.field == "project.members"
     assert "x/workbook.json" in str(info.value)

@@ -92,6 +92,38 @@ def _blank():
             "answers.q3.response",
             "surrogate",
         ),
+        (
+            lambda d: d["project"].update(members=["ann", "bob", " ann "]),
+            "project.members",
+            "listed twice (positions 1 and 3)",
+        ),
+        (lambda d: d["project"].update(members=["ann", "  "]), "project.members.1", "at least 1"),
+        (
+            lambda d: d["project"].update(members=[f"u{i}" for i in range(501)]),
+            "project.members",
+            "at most 500",
+        ),
+        (
+            lambda d: d["review"]["threads"].update(
+                t1={
+                    "target": "q1",
+                    "kind": "question",
+                    "author": "a",
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "text": "?",
+                    "replies": {
+                        "r1": {
+                            "author": "b",
+                            "role": 7,
+                            "created_at": "2026-01-01T00:00:00Z",
+                            "text": "!",
+                        }
+                    },
+                }
+            ),
+            "review.threads.t1.replies.r1.role",
+            "string",
+        ),
     ],
 )
 def test_invalid_answers_get_a_message_naming_the_field(mutate, field, words):
@@ -108,3 +140,19 @@ def test_assignment_is_validated():
     wb = new_workbook(project_id="p", tool_name="T", local_authority="LA")
     with pytest.raises(ValidationError):
         wb.answers.q1.status = "bogus"  # type: ignore[assignment]
+
+
+def test_members_keep_their_order_without_surrounding_spaces():
+    wb = new_workbook(
+        project_id="p", tool_name="T", local_authority="LA", members=["zoe", " ann\t", "bob"]
+    )
+    assert wb.project.members == ["zoe", "ann", "bob"]
+    assert new_workbook(project_id="p", tool_name="T", local_authority="LA").project.members == []
+
+
+def test_a_duplicate_member_error_does_not_show_the_name():
+    data = _blank()
+    data["project"]["members"] = ["jo.private", "jo.private"]
+    with pytest.raises(ValidationError) as info:
+        Workbook.model_validate(data)
+    assert "jo.private" not in describe_validation_error(info.value)[1]

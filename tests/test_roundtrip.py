@@ -31,6 +31,7 @@ from workbook.model import (
     SCHEMA_VERSION,
     AnswerBase,
     ChecklistStatus,
+    ProjectInfo,
     QuestionStatus,
     Workbook,
     WorkbookBase,
@@ -158,20 +159,23 @@ def phase_data(phase: Phase) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({"checklist": checklist}, optional={"note": long_texts()})
 
 
-project_data = st.fixed_dictionaries(
-    {
-        "id": st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?", fullmatch=True),
-        "tool_name": _texts(MAX_NAME_TEXT, 1),
-        "local_authority": _texts(MAX_NAME_TEXT, 1),
-        "created_at": aware_datetimes,
-    },
-    optional={
-        "owner": short_texts(),
-        "oversight_group": short_texts(),
-        "description": long_texts(),
-        "created_by": short_texts(),
-    },
-)
+# A login name as the model keeps it: surrounding spaces are dropped on validation, so the
+# strategy strips them (str.strip drops everything pydantic's strip does, and a little more).
+member_names = _texts(MAX_NAME_TEXT, 1).map(lambda t: t.strip() or "x")
+PROJECT_REQUIRED = {
+    "id": st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?", fullmatch=True),
+    "tool_name": _texts(MAX_NAME_TEXT, 1),
+    "local_authority": _texts(MAX_NAME_TEXT, 1),
+    "created_at": aware_datetimes,
+}
+PROJECT_OPTIONAL = {
+    "owner": short_texts(),
+    "oversight_group": short_texts(),
+    "description": long_texts(),
+    "created_by": short_texts(),
+    "members": st.lists(member_names, max_size=4, unique=True),
+}
+project_data = st.fixed_dictionaries(PROJECT_REQUIRED, optional=PROJECT_OPTIONAL)
 
 # Keys left out take their defaults. A random subset of questions is answered; an answered
 # question draws every prompt note and each phase every checklist entry (often left empty),
@@ -217,6 +221,7 @@ def has_surrogate(text: str) -> bool:
 
 def test_strategy_covers_every_field() -> None:
     assert set(AnswerBase.model_fields) | {"prompts"} == ANSWER_FIELDS
+    assert set(ProjectInfo.model_fields) == set(PROJECT_REQUIRED) | set(PROJECT_OPTIONAL)
     answers = type(Workbook.model_fields["answers"].default_factory())  # type: ignore[misc]
     assert tuple(answers.model_fields) == BANK.question_ids
 

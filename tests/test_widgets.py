@@ -12,6 +12,7 @@ import pytest
 from widgets import PhaseWorkbook, StartPage, phase_page, start_page
 from widgets.project import UserNamePrompt
 from workbook.bank import load_bank
+from workbook.members import set_members
 from workbook.session import EditSession
 
 BANK = load_bank()
@@ -298,13 +299,56 @@ def test_phase_page_asks_for_a_name_once(blank_store, monkeypatch):
     assert _disk(blank_store)["answers"]["q1"]["updated_by"] == "Sam Patel"
 
 
-def test_jupyterhub_user_wins(blank_store, monkeypatch):
+def _hub_jupyterlab(monkeypatch, store, roles: str | None) -> None:
+    """JupyterLab on a hub user's own server: JUPYTERHUB_USER, no Voilà request."""
     monkeypatch.setenv("JUPYTERHUB_USER", "hub-user")
+    monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
     monkeypatch.setenv("QUERY_STRING", "project=p&user=someone-else")
     monkeypatch.setenv("HTTP_COOKIE", "ew_user=someone-else")
+    if roles is not None:
+        (store.root / "roles.yaml").write_text(roles)
+
+
+def test_jupyterhub_user_wins(blank_store, monkeypatch):
+    _hub_jupyterlab(monkeypatch, blank_store, "users:\n  hub-user: [author]\n")
+    set_members(blank_store, "p", ["hub-user"], user="admin")
     page = phase_page("explore", workspace=blank_store.root)
     assert page.children[0].session.user == "hub-user"
-    assert "Change the name" not in page.children[0].children[0].value  # a login's name
+    header = page.children[0].children[0].value
+    assert "Change the name" not in header  # a login's name
+    assert "Editing as <strong>hub-user</strong> (author)" in header
+    page.children[0].question("q1").response.value = "hello"
+    last = blank_store.history("p")[-1]
+    assert (last["user"], last["role"]) == ("hub-user", "author")
+
+
+def test_a_hub_user_without_a_role_or_membership_gets_a_clear_page(blank_store, monkeypatch):
+    _hub_jupyterlab(monkeypatch, blank_store, None)  # a team server with no roles.yaml
+    page = phase_page("explore", workspace=blank_store.root)
+    text = page.children[1].value
+    assert "You have no role in this workbook yet" in text
+    assert "hub-user may not read this project" in text
+    assert "Traceback" not in text
+    (blank_store.root / "roles.yaml").write_text("users:\n  hub-user: [author]\n")
+    page = phase_page("explore", workspace=blank_store.root)
+    assert "You are not a member of this project" in page.children[1].value
+    (blank_store.root / "roles.yaml").write_text("users: [hub-user]\n")
+    page = phase_page("explore", workspace=blank_store.root)
+    assert "list of roles cannot be read" in page.value
+    assert "roles.yaml: users: &#x27;users&#x27; must map names to lists of roles" in page.value
+
+
+def test_a_viewer_sees_the_phase_read_only(blank_store, monkeypatch):
+    _hub_jupyterlab(monkeypatch, blank_store, "users:\n  hub-user: [viewer]\n")
+    set_members(blank_store, "p", ["hub-user"], user="admin")
+    page = phase_page("explore", workspace=blank_store.root).children[0]
+    assert "Reading as <strong>hub-user</strong> (viewer)" in page.children[0].value
+    q1 = page.question("q1")
+    assert q1.response.disabled
+    q1.response.value = "a crafted change"  # as a widget message from the browser would
+    page.session.flush()
+    assert blank_store.open("p").answers.q1.response == ""
+    assert "may not edit answers" in page.session.state.message
 
 
 @pytest.mark.parametrize(

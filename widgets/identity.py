@@ -1,6 +1,14 @@
 """Who is this? The one place the app answers it.
 
-- On JupyterHub, the hub's user (``JUPYTERHUB_USER``): the person who logged in.
+- On JupyterHub, in a Voilà page: the hub user who opened the page, as the user's server
+  vouches for it in a signed request header (:mod:`workbook.server_identity`, added by
+  :mod:`workbook.hub_extension`). Not ``JUPYTERHUB_USER``: that names the server's owner,
+  and a shared server's visitor is someone else. With no valid stamp the page refuses to
+  open for editing rather than guess.
+- Behind a council's authenticating proxy (``workbook serve --trust-user-header``): the
+  proxy's user header, stamped the same way by the server.
+- On JupyterHub in JupyterLab (or papermill): ``JUPYTERHUB_USER``, the server's owner, who
+  is the person at their own JupyterLab.
 - In the single-user app, the name the person gave once in this browser session. The page
   script keeps it in a session cookie (``ew_user``: no expiry date, so it goes when the
   browser closes; ``SameSite=Strict``, so another site cannot send it). Voilà passes the
@@ -16,10 +24,15 @@ type any name. Only JupyterHub makes the name one the server vouches for.
 from __future__ import annotations
 
 import html
+import json
 import os
+import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import unquote
+
+from workbook.server_identity import ENV_HEADER, KEY_ENV, MODE_ENV, MODES, read_stamp
 
 COOKIE = "ew_user"
 MAX_NAME = 100
@@ -44,10 +57,81 @@ def name_from_cookie(header: str | None) -> str:
     return clean_name(unquote(morsel.value)) if morsel is not None else ""
 
 
-def who_is_this(env: Mapping[str, str] | None = None) -> str:
-    """The name to record with this person's changes, or "" when they must be asked."""
+@dataclass(frozen=True)
+class Identity:
+    """Who is at this page.
+
+    ``source``: ``hub`` or ``proxy`` (the server vouches for ``name``) or ``self`` (the
+    name the person gave; ``""`` until they give it). ``refused`` says why nobody can be
+    identified when the server should vouch but did not: the page must not open for
+    editing then.
+    """
+
+    name: str
+    source: str
+    groups: tuple[str, ...] = ()
+    refused: str = ""
+
+    @property
+    def vouched(self) -> bool:
+        return self.source in MODES
+
+
+REFUSED_NO_STAMP = (
+    "The server did not say who you are, so this page cannot record changes under your "
+    "name. Log in again; if this keeps happening, the administrator should check that the "
+    "workbook's server extension (workbook.hub_extension) is enabled."
+)
+REFUSED_NO_PROXY_USER = (
+    "The sign-in in front of this server did not say who you are, so this page cannot "
+    "record changes under your name. Sign in again, or ask the administrator to check the "
+    "proxy's user header."
+)
+
+
+def in_voila(env: Mapping[str, str]) -> bool:
+    """A Voilà page's kernel (Voilà sets ``VOILA_PREHEAT`` in every kernel it starts)."""
+    return "VOILA_PREHEAT" in env or bool(env.get("VOILA_KERNEL_ID"))
+
+
+def identify(env: Mapping[str, str] | None = None) -> Identity:
+    """Who is at this page; see the module's docstring for the order of trust."""
     env = os.environ if env is None else env
-    return clean_name(env.get("JUPYTERHUB_USER")) or name_from_cookie(env.get("HTTP_COOKIE"))
+    mode = env.get(MODE_ENV, "")
+    stamped = read_stamp(env.get(ENV_HEADER), env.get(KEY_ENV))
+    if stamped is not None and stamped.source == mode:
+        return Identity(stamped.name, stamped.source, stamped.groups)
+    owner = clean_name(env.get("JUPYTERHUB_USER"))
+    if in_voila(env) and (mode in MODES or owner):
+        why = REFUSED_NO_PROXY_USER if mode == "proxy" else REFUSED_NO_STAMP
+        return Identity("", mode if mode in MODES else "hub", refused=why)
+    if owner:
+        return Identity(owner, "hub", hub_groups(env))
+    return Identity(name_from_cookie(env.get("HTTP_COOKIE")), "self")
+
+
+def hub_groups(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The server owner's JupyterHub groups, asked of the hub with the server's own token
+    (which may read its owner's name and groups); () if the hub does not answer."""
+    url, token = env.get("JUPYTERHUB_API_URL"), env.get("JUPYTERHUB_API_TOKEN")
+    if not url or not token:
+        return ()
+    request = urllib.request.Request(
+        url.rstrip("/") + "/user", headers={"Authorization": f"token {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 (the hub's URL)
+            model = json.load(resp)
+    except (OSError, ValueError):
+        return ()
+    groups = model.get("groups") if isinstance(model, dict) else None
+    return tuple(clean_name(g) for g in groups if isinstance(g, str)) if groups else ()
+
+
+def who_is_this(env: Mapping[str, str] | None = None) -> str:
+    """The name to record with this person's changes, or "" when they must be asked (or,
+    see :func:`identify`, cannot be identified)."""
+    return identify(env).name
 
 
 CHANGE_NAME = "#change-name"
@@ -57,8 +141,8 @@ would otherwise stay until the browser closes."""
 
 
 def change_name_link(user: str) -> str:
-    """" Not Sam? Change the name" for a name the person gave; nothing for a login's name."""
-    if clean_name(os.environ.get("JUPYTERHUB_USER")):
+    """ " Not Sam? Change the name" for a name the person gave; nothing for a login's name."""
+    if os.environ.get(MODE_ENV) in MODES or clean_name(os.environ.get("JUPYTERHUB_USER")):
         return ""
     return (
         f' <a class="ew-change-name" href="{CHANGE_NAME}">Not {html.escape(user)}? '

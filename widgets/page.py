@@ -16,7 +16,7 @@ import ipywidgets as w
 
 from widgets._bind import esc, html_block
 from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
-from widgets.identity import who_is_this
+from widgets.identity import identify
 from widgets.kernel_log import keep_kernel_log_off_the_page
 from widgets.phase import PhaseWorkbook
 from widgets.project import StartPage, UserNamePrompt
@@ -24,6 +24,15 @@ from widgets.review import ReviewPage
 from widgets.status import PageStatus
 from widgets.voila_request import request_params
 from workbook.errors import ProjectNotFound, UnsafeProjectId, WorkbookError
+from workbook.roles import (
+    Action,
+    Actor,
+    NotAMember,
+    RoleRequired,
+    RolesFileError,
+    actor_for,
+    load_roles,
+)
 from workbook.session import EditSession
 from workbook.store import Store
 
@@ -39,19 +48,27 @@ def _message(title: str, body: str, link: str | None = None) -> w.HTML:
 
 
 def _with_user(
-    build: Callable[[str, PageStatus], w.Widget],
+    build: Callable[[Actor, PageStatus], w.Widget],
     *,
+    store: Store,
     page_key: str,
     editing: str = "",
     action: str = "edit",
+    start_link: str = START_PAGE,
 ) -> w.Widget:
-    """Build the page for whoever this is (:func:`widgets.identity.who_is_this`), asking
-    their name once per browser session when the server does not know it.
+    """Build the page for whoever this is (:func:`widgets.identity.identify`), with their
+    roles (:mod:`workbook.roles`), asking their name once per browser session when the
+    server does not vouch for it. When the server should vouch but did not, or the person
+    has no role here, the page says so and offers nothing to change.
 
     Every page gets a :class:`PageStatus`: it watches the connection to the kernel and keeps
     the name in the browser's session cookie. A page with its own save indicator (a phase
     page) places it; otherwise it goes at the top.
     """
+    who = identify()
+    if who.refused:
+        return _message("We could not confirm who you are", who.refused)
+    roles = load_roles(store.root)  # an invalid roles.yaml: a message naming it (_guard)
     status = PageStatus(page_key=page_key)
     page = w.VBox()
     page.add_class("ew-page")
@@ -59,13 +76,13 @@ def _with_user(
     def on_name(given: str, remember: bool = False) -> None:
         if remember:
             status.remember_user(given)
-        content = build(given, status)
+        actor = actor_for(given, source=who.source, groups=who.groups, roles=roles)
+        content = _guard(lambda: _allowed(actor) or build(actor, status), start_link)
         placed = getattr(content, "save_indicator", None) is status
         page.children = [content] if placed else [status, content]
 
-    name = who_is_this()
-    if name:
-        on_name(name)
+    if who.name:
+        on_name(who.name)
     else:
         prompt = UserNamePrompt(
             lambda given: on_name(given, remember=True), editing=editing, action=action
@@ -74,10 +91,34 @@ def _with_user(
     return page
 
 
+def _allowed(actor: Actor) -> None:
+    """Refuse the page to someone whose roles allow nothing here (raises RoleRequired)."""
+    actor.require(Action.read)
+
+
 def _guard(build: Callable[[], w.Widget], start_link: str) -> w.Widget:
     """Run ``build``; turn any failure into a plain-language message, never a traceback."""
     try:
         return build()
+    except NotAMember as exc:
+        return _message(
+            "You are not a member of this project",
+            f"{exc} Projects you are a member of are listed on the start page.",
+            start_link,
+        )
+    except RolesFileError as exc:
+        return _message(
+            "The workbook's list of roles cannot be read",
+            f"{exc}. Nothing has been changed. Ask whoever looks after the workbook to fix "
+            "roles.yaml.",
+            start_link,
+        )
+    except RoleRequired as exc:
+        return _message(
+            "You have no role in this workbook yet",
+            f"{exc}. Ask whoever looks after the workbook to give you a role.",
+            start_link,
+        )
     except (ProjectNotFound, UnsafeProjectId):
         return _message(
             "Project not found",
@@ -104,7 +145,7 @@ def _guard(build: Callable[[], w.Widget], start_link: str) -> w.Widget:
 def _project_page(
     project: str | None,
     workspace: str | Path | None,
-    make: Callable[[Store, str, str, PageStatus], w.Widget],
+    make: Callable[[Store, str, Actor, PageStatus], w.Widget],
     *,
     page: str,
     action: str = "edit",
@@ -119,14 +160,17 @@ def _project_page(
         store = Store(workspace)
         info = store.open(project_id).project  # fail early, before asking for a name
 
-        def for_user(user: str, status: PageStatus) -> w.Widget:
-            return _guard(lambda: make(store, project_id, user, status), start)
+        def for_user(actor: Actor, status: PageStatus) -> w.Widget:
+            actor.require_member(project_id, info.members)
+            return make(store, project_id, actor, status)
 
         return _with_user(
             for_user,
+            store=store,
             page_key=f"{page}?project={project_id}",
             editing=f"{info.tool_name} ({info.local_authority})",
             action=action,
+            start_link=start,
         )
 
     return _guard(build, start)
@@ -164,7 +208,8 @@ def start_page(project: str | None = None, workspace: str | Path | None = None):
     def build() -> w.Widget:
         store = Store(workspace)
         return _with_user(
-            lambda user, _status: StartPage(store, user=user, project_id=selected),
+            lambda actor, _status: StartPage(store, user=actor, project_id=selected),
+            store=store,
             page_key=START_PAGE,
         )
 

@@ -12,11 +12,12 @@ from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
 from widgets.checklist import ChecklistWidget
 from widgets.identity import change_name_link
 from widgets.question import QuestionWidget
-from widgets.review import ReviewContext, SignOffBanner
+from widgets.review import ReviewContext, SignOffBanner, ThreadsWidget
 from widgets.status import PageStatus
 from workbook.bank import Bank, load_bank
 from workbook.errors import Conflict
 from workbook.progress import phase_progress
+from workbook.roles import Action
 from workbook.session import EditSession, SaveState
 
 
@@ -169,9 +170,7 @@ class PhaseWorkbook(w.VBox):
             f'<nav class="ew-nav" aria-label="Workbook pages">'
             f'<a href="{esc(page_link(START_PAGE, info.id))}">Start</a> {nav} '
             f'<a href="{esc(page_link(REVIEW_PAGE, info.id))}">Review</a></nav>'
-            f'<p class="ew-hint">Editing as <strong>{esc(session.user)}</strong>.'
-            f"{change_name_link(session.user)} "
-            "Changes are saved automatically.</p>"
+            + _who_note(session)
         )
         status_bar = w.HBox([self.save_indicator, self.progress])
         status_bar.add_class("ew-status-bar")
@@ -205,6 +204,10 @@ class PhaseWorkbook(w.VBox):
             if c is not None
         ]
 
+        if not session.actor.may(Action.edit):
+            for part in (self.checklist, *self.questions):
+                _read_only(part)
+
     def _saved(self, state: SaveState) -> None:
         if state.kind == "saved":
             self.review.session_saved()
@@ -212,6 +215,38 @@ class PhaseWorkbook(w.VBox):
 
     def question(self, question_id: str) -> QuestionWidget:
         return next(q for q in self.questions if q.question.id == question_id)
+
+
+def _who_note(session: EditSession) -> str:
+    actor = session.actor
+    name = f"<strong>{esc(actor.name)}</strong>"
+    if not actor.enforced:
+        return (
+            f'<p class="ew-hint">Editing as {name}.{change_name_link(actor.name)} '
+            "Changes are saved automatically.</p>"
+        )
+    if actor.may(Action.edit):
+        return (
+            f'<p class="ew-hint">Editing as {name} ({esc(actor.roles_text)}). Changes are '
+            "saved automatically.</p>"
+        )
+    return (
+        f'<p class="ew-hint ew-read-only" role="note">Reading as {name} '
+        f"({esc(actor.roles_text)}): only an author can change the answers, so they are "
+        "shown read-only.</p>"
+    )
+
+
+def _read_only(widget: w.Widget) -> None:
+    """Disable every control under ``widget`` except the comment threads (where a reviewer
+    may still reply). The core refuses an edit anyway (:class:`workbook.roles.RoleRequired`);
+    this is so the page does not offer what it would refuse."""
+    if isinstance(widget, ThreadsWidget):
+        return
+    if hasattr(widget, "disabled") and not isinstance(widget, w.HTML):
+        widget.disabled = True
+    for child in getattr(widget, "children", ()):
+        _read_only(child)
 
 
 def _next_links(bank: Bank, phase_id: str, project_id: str) -> str:

@@ -6,15 +6,17 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from widgets._bind import esc, html_block, stacked_kw
+from widgets._bind import esc, html_block, plain_kw, stacked_kw, textarea
 from widgets._links import PHASE_PAGES, PORTFOLIO_PAGE, REVIEW_PAGE, page_link
 from widgets.identity import change_name_link, clean_name
 from widgets.review import action_plan_html
 from workbook import review
 from workbook.bank import Bank, load_bank
 from workbook.errors import WorkbookError
+from workbook.members import create_project, parse_members, set_members
 from workbook.model import WorkbookBase
 from workbook.progress import project_progress
+from workbook.roles import Action, Actor, as_actor
 from workbook.store import Store
 
 
@@ -64,12 +66,18 @@ class StartPage(w.VBox):
     """Create a project or open one, and see its phases with progress and links."""
 
     def __init__(
-        self, store: Store, *, user: str, project_id: str | None = None, bank: Bank | None = None
+        self,
+        store: Store,
+        *,
+        user: str | Actor,
+        project_id: str | None = None,
+        bank: Bank | None = None,
     ) -> None:
         super().__init__()
         self.add_class("ew-start")
         self.store = store
-        self.user = user
+        self.actor = actor = as_actor(user)
+        self.user = user = actor.name
         self.bank = bank or load_bank()
         self.picker = w.Dropdown(
             description="Project", options=[], **stacked_kw(w.Dropdown, "36em")
@@ -87,6 +95,50 @@ class StartPage(w.VBox):
         self.create_button = w.Button(description="Create project", button_style="primary")
         self.create_button.on_click(lambda _: self.create())
         self.create_message = html_block("")
+        # With roles on, an admin decides who may open each project.
+        self.members = textarea(
+            "Members of this project (login names, one per line)",
+            rows=4,
+            continuous_update=False,
+        )
+        self.members_button = w.Button(description="Save members", **plain_kw(w.Button))
+        self.members_button.on_click(lambda _: self.save_members())
+        self.members_message = html_block("")
+        assigning = actor.enforced and actor.may(Action.assign)
+        members_part = (
+            [
+                html_block(
+                    '<h3 class="ew-h3">Members</h3><p class="ew-hint">Only members (and '
+                    "admins) can open the project. What each member may do comes from their "
+                    "role in the workbook (roles.yaml).</p>"
+                ),
+                self.members,
+                self.members_message,
+                self.members_button,
+            ]
+            if assigning
+            else []
+        )
+        create_part = (
+            [
+                html_block('<h2 class="ew-h2">Start a new project</h2>'),
+                self.tool_name,
+                self.authority,
+                self.owner,
+                self.oversight,
+                self.create_message,
+                self.create_button,
+            ]
+            if actor.may(Action.create_project)
+            else []
+        )
+        signed_in = (
+            f'<p class="ew-hint">Signed in as <strong>{esc(user)}</strong> '
+            f"({esc(actor.roles_text)}).</p>"
+            if actor.enforced
+            else f'<p class="ew-hint">Editing as <strong>{esc(user)}</strong>.'
+            f"{change_name_link(user)}</p>"
+        )
 
         b = self.bank
         intro = (
@@ -96,8 +148,7 @@ class StartPage(w.VBox):
             "checklist of what should already be done, then asks its questions. Your answers "
             "are saved as you type.</p>"
             + "".join(f"<p>{esc(t)}</p>" for t in b.summary)
-            + f'<p class="ew-hint">Editing as <strong>{esc(user)}</strong>.'
-            f"{change_name_link(user)}</p>"
+            + signed_in
         )
         self.children = [
             html_block(intro),
@@ -105,21 +156,22 @@ class StartPage(w.VBox):
             self.picker,
             self.problems,
             self.phases,
-            html_block('<h2 class="ew-h2">Start a new project</h2>'),
-            self.tool_name,
-            self.authority,
-            self.owner,
-            self.oversight,
-            self.create_message,
-            self.create_button,
+            *members_part,
+            *create_part,
             html_block(f'<p class="ew-footer">{esc(b.attribution)}</p>'),
         ]
         self.reload(select=project_id)
 
     def reload(self, select: str | None = None) -> None:
         entries = self.store.list()
-        good = [e for e in entries if e.workbook is not None]
-        bad = [e for e in entries if e.workbook is None]
+        actor = self.actor
+        good = [
+            e
+            for e in entries
+            if e.workbook is not None and actor.is_member(e.workbook.project.members)
+        ]
+        # A project that cannot be read has no members to check: named to admins only.
+        bad = [e for e in entries if e.workbook is None and actor.is_member(())]
         self._workbooks = {e.id: e.workbook for e in good}
         self.picker.options = [
             (f"{e.workbook.project.tool_name} ({e.workbook.project.local_authority})", e.id)
@@ -134,7 +186,12 @@ class StartPage(w.VBox):
             for e in bad
         )
         if not good:
-            self.phases.value = "<p>No projects yet. Start one below.</p>"
+            self.phases.value = (
+                "<p>No projects yet. Start one below.</p>"
+                if self.actor.may(Action.create_project)
+                else "<p>You are not a member of any project yet. Ask an admin of the "
+                "workbook to add you to one.</p>"
+            )
         self._show_phases()
 
     def _show_phases(self) -> None:
@@ -142,6 +199,8 @@ class StartPage(w.VBox):
         if pid is None:
             return
         wb = self._workbooks[pid]
+        self.members.value = "\n".join(wb.project.members)
+        self.members_message.value = ""
         rows = []
         for phase, p in zip(self.bank.phases, project_progress(wb, self.bank), strict=True):
             pct = round(p.fraction * 100)
@@ -171,12 +230,13 @@ class StartPage(w.VBox):
 
     def create(self) -> None:
         try:
-            wb = self.store.create(
+            wb = create_project(
+                self.store,
+                self.actor,
                 self.tool_name.value.strip(),
                 self.authority.value.strip(),
                 owner=self.owner.value.strip(),
                 oversight_group=self.oversight.value.strip(),
-                user=self.user,
             )
         except WorkbookError as exc:
             self.create_message.value = (
@@ -190,6 +250,24 @@ class StartPage(w.VBox):
             f'<p role="status">Created {esc(wb.project.tool_name)}. Open a phase below.</p>'
         )
         self.reload(select=wb.project.id)
+
+    def save_members(self) -> None:
+        pid = self.picker.value
+        if pid is None:
+            return
+        try:
+            wb = set_members(self.store, pid, parse_members(self.members.value), user=self.actor)
+        except WorkbookError as exc:
+            self.members_message.value = (
+                f'<p class="ew-error" role="alert">Members not saved: {esc(exc.message)}</p>'
+            )
+            return
+        self._workbooks[pid] = wb
+        self.members.value = "\n".join(wb.project.members)
+        count = len(wb.project.members)
+        self.members_message.value = (
+            f'<p role="status">Saved: {count} member{"s" if count != 1 else ""}.</p>'
+        )
 
 
 def _signoff_line(wb: WorkbookBase, phase_id: str, bank: Bank) -> str:

@@ -25,6 +25,7 @@ from workbook import review
 from workbook.bank import Bank, Question, load_bank
 from workbook.errors import WorkbookError
 from workbook.model import COMMENT_KIND_LABELS, DECISION_LABELS, CommentKind, Decision, WorkbookBase
+from workbook.roles import Action, Actor, as_actor
 from workbook.session import EditSession
 from workbook.store import Store
 
@@ -52,13 +53,15 @@ class ReviewContext:
         store: Store,
         project_id: str,
         *,
-        user: str,
+        user: str | Actor,
         session: EditSession | None = None,
         bank: Bank | None = None,
     ) -> None:
         self.store = store
         self.project_id = project_id
-        self.user = user
+        self.actor = as_actor(user)
+        """Who is at the page, with their roles; the core checks them again on every change."""
+        self.user = self.actor.name
         self.session = session
         self._workbook: WorkbookBase = session.workbook if session else store.open(project_id)
         self.bank = bank or load_bank(self._workbook.edition)  # type: ignore[attr-defined]
@@ -74,7 +77,9 @@ class ReviewContext:
 
     @classmethod
     def for_session(cls, session: EditSession, bank: Bank | None = None) -> ReviewContext:
-        return cls(session.store, session.project_id, user=session.user, session=session, bank=bank)
+        return cls(
+            session.store, session.project_id, user=session.actor, session=session, bank=bank
+        )
 
     @property
     def workbook(self) -> WorkbookBase:
@@ -271,7 +276,7 @@ class ThreadsWidget(w.VBox):
                 target=self.target,
                 kind=kind,
                 text=text,
-                user=self.ctx.user,
+                user=self.ctx.actor,
             )
             self.ctx.saved(saved)
             return f"{COMMENT_KIND_LABELS[CommentKind(kind)]} posted."
@@ -341,6 +346,8 @@ class ThreadsWidget(w.VBox):
         head = [self.heading] if views and self.heading is not None else []
         message = [self._message] if self._message is not None else []
         tail = [self.form] if showing_form and self.form is not None else [self.add_button]
+        if not self.ctx.actor.may(Action.comment):
+            tail = []
         self.children = (*head, *boxes, *more, *message, *tail)
 
     def thread_box(self, number: int) -> _ThreadBox:
@@ -368,12 +375,15 @@ class _ThreadBox(w.VBox):
         self.resolve_button.on_click(lambda _: self.toggle_resolved())
         self.message = html_block("")
         self.resolved = False
-        self.children = [
-            self.body,
-            self.reply_text,
-            w.HBox([self.reply_button, self.resolve_button], **plain_kw(w.HBox, "ew-buttons")),
-            self.message,
-        ]
+        actor = owner.ctx.actor
+        pairs = ((self.reply_button, Action.reply), (self.resolve_button, Action.resolve))
+        buttons = [b for b, action in pairs if actor.may(action)]
+        controls: list[w.Widget] = []
+        if actor.may(Action.reply):
+            controls.append(self.reply_text)
+        if buttons:
+            controls.append(w.HBox(buttons, **plain_kw(w.HBox, "ew-buttons")))
+        self.children = [self.body, *controls, self.message]
 
     def show(self, view: review.ThreadView) -> None:
         th = view.thread
@@ -425,7 +435,7 @@ class _ThreadBox(w.VBox):
 
         def act() -> str:
             saved, _ = review.reply(
-                ctx.store, ctx.project_id, self.thread_id, text=text, user=ctx.user
+                ctx.store, ctx.project_id, self.thread_id, text=text, user=ctx.actor
             )
             ctx.saved(saved)
             return "Reply posted."
@@ -452,7 +462,7 @@ class _ThreadBox(w.VBox):
                 ctx.project_id,
                 self.thread_id,
                 resolve,
-                user=ctx.user,
+                user=ctx.actor,
                 reviewer=ctx.as_reviewer,
                 reason=reason,
             )
@@ -565,6 +575,9 @@ class SignOffPanel(w.VBox):
         )
         self.record_button.on_click(lambda _: self.record())
         self.message = html_block("")
+        actor = ctx.actor
+        # With roles on, the sign-off is recorded under the login's name and role.
+        signer = [] if actor.enforced else [self.reviewer, self.role]
         form = w.VBox(
             [
                 html_block(
@@ -573,8 +586,7 @@ class SignOffPanel(w.VBox):
                     "any later change to this phase marks it out of date.</p>"
                 ),
                 self.decision,
-                self.reviewer,
-                self.role,
+                *signer,
                 self.conditions,
                 self.refused,
                 self.confirm,
@@ -584,6 +596,19 @@ class SignOffPanel(w.VBox):
             **plain_kw(w.VBox, "ew-signoff-form"),
         )
         self.children = [self.state_html, form]
+        if not actor.may(Action.sign_off):
+            # Shown, so the page says what a reviewer would do, but not usable; the core
+            # refuses a sign-off from this person anyway (a crafted click included).
+            for control in (self.decision, self.conditions, self.confirm, self.record_button):
+                control.disabled = True
+            form.children = (
+                html_block(
+                    f'<p class="ew-hint ew-read-only" role="note">Recording a decision needs '
+                    f"the reviewer role. You are signed in as <strong>{esc(actor.name)}"
+                    f"</strong> ({esc(actor.roles_text)}).</p>"
+                ),
+                *form.children,
+            )
         ctx.subscribe(self._on_update)
         self.update()
 
@@ -622,7 +647,7 @@ class SignOffPanel(w.VBox):
                     reviewer=self.reviewer.value,
                     role=self.role.value,
                     conditions=self.conditions.value,
-                    user=ctx.user,
+                    user=ctx.actor,
                     revision=ctx.shown_revision,
                     confirm_incomplete=confirmed,
                 )
@@ -767,9 +792,7 @@ def _damage_html(store: Store) -> str:
     if not store.problems:
         return ""
     root = f"{store.root}{os.sep}"
-    items = "".join(
-        f"<li>{esc(p.replace(root, ''))}</li>" for p in dict.fromkeys(store.problems)
-    )
+    items = "".join(f"<li>{esc(p.replace(root, ''))}</li>" for p in dict.fromkeys(store.problems))
     return (
         '<div class="ew-refused" role="alert"><p><strong>Some lines of the change history '
         "are damaged and were skipped.</strong> The answers themselves are intact. Ask whoever "
@@ -963,7 +986,7 @@ class HistoryView(w.VBox):
         restorable = path.startswith(("answers.", "phases.")) and _now_value(data, path) != e.get(
             "old"
         )
-        if not restorable:
+        if not restorable or not self.ctx.actor.may(Action.restore):
             self._entry_widgets.append(html)
             return html
         button = w.Button(
@@ -984,7 +1007,7 @@ class HistoryView(w.VBox):
 
         def act() -> str:
             saved = review.restore(
-                ctx.store, ctx.project_id, entry["path"], entry["revision"] - 1, user=ctx.user
+                ctx.store, ctx.project_id, entry["path"], entry["revision"] - 1, user=ctx.actor
             )
             ctx.reload()  # show the restored answer itself, not only its history line
             return (
@@ -1148,13 +1171,18 @@ def _checklist_html(number: int, item: dict[str, Any]) -> str:
     )
 
 
+def _roles_note(actor: Actor) -> str:
+    """`` (reviewer)`` after a name when roles are on; nothing when they are off."""
+    return f" ({esc(actor.roles_text)})" if actor.enforced else ""
+
+
 class ReviewPage(w.VBox):
     """The oversight group's page: the whole workbook read-only, with comments on each
     question and checklist item, a sign-off per phase, what changed since it, the history
     and the action plan."""
 
     def __init__(
-        self, store: Store, project_id: str, user: str, *, bank: Bank | None = None
+        self, store: Store, project_id: str, user: str | Actor, *, bank: Bank | None = None
     ) -> None:
         super().__init__(**plain_kw(w.VBox, "ew-review"))
         self.ctx = ctx = ReviewContext(store, project_id, user=user, bank=bank)
@@ -1171,8 +1199,8 @@ class ReviewPage(w.VBox):
             f'<a href="{esc(page_link(START_PAGE, info.id))}">Start</a> {nav} '
             f'<a href="{esc(page_link(REVIEW_PAGE, info.id))}" aria-current="page">'
             "Review</a></nav>"
-            f'<p class="ew-hint">Reviewing as <strong>{esc(user)}</strong>.'
-            f"{change_name_link(user)} The answers are shown "
+            f'<p class="ew-hint">Reviewing as <strong>{esc(ctx.user)}</strong>'
+            f"{_roles_note(ctx.actor)}.{change_name_link(ctx.user)} The answers are shown "
             "read-only. Comment on any question or checklist item, then record a decision for "
             "each phase. Challenges must be resolved before a phase can be approved.</p>"
         )

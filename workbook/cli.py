@@ -288,6 +288,42 @@ def demo(ctx: click.Context, project_id: str) -> None:
 
 
 @cli.command()
+@click.argument("project")
+@click.option("--add", "added", multiple=True, metavar="NAME", help="Add a member (repeatable).")
+@click.option(
+    "--remove", "removed", multiple=True, metavar="NAME", help="Remove a member (repeatable)."
+)
+@click.option("--user", default=None, help="Your name for the history (default: login name).")
+@click.pass_context
+def members(
+    ctx: click.Context,
+    project: str,
+    added: tuple[str, ...],
+    removed: tuple[str, ...],
+    user: str | None,
+) -> None:
+    """Show or change who may open PROJECT (login names) once roles are on.
+
+    Roles come from roles.yaml in the workspace (groups and users mapped to viewer,
+    author, reviewer, admin); admins open every project, everyone else only the projects
+    they are a member of.
+    """
+    from workbook.members import clean_members, set_members
+
+    store = _store(ctx)
+    wb = store.open(project)
+    if added or removed:
+        gone = set(clean_members(removed))
+        new = [m for m in clean_members([*wb.project.members, *added]) if m not in gone]
+        wb = set_members(store, project, new, user=user or current_user())
+    names = list(wb.project.members)
+    echo(
+        f"{len(names)} member{'s' if len(names) != 1 else ''} of {project}"
+        + (": " + ", ".join(names) if names else " (only admins can open it once roles are on)")
+    )
+
+
+@cli.command()
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),
@@ -313,6 +349,14 @@ def demo(ctx: click.Context, project_id: str) -> None:
 )
 @click.option("--project", default="demo", show_default=True, help="Project the start link opens.")
 @click.option(
+    "--trust-user-header",
+    default=None,
+    metavar="NAME",
+    help="Take each person's login name from this request header (e.g. X-Forwarded-User), "
+    "set by an authenticating reverse proxy in front of the server. Only when every request "
+    "comes through that proxy and it removes the header from what browsers send.",
+)
+@click.option(
     "--notebooks",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
@@ -326,6 +370,7 @@ def serve(
     token: str | None,
     allow_hosts: tuple[str, ...],
     project: str,
+    trust_user_header: str | None,
     notebooks: Path | None,
 ) -> None:
     """Serve the workbook app with Voilà (no code, no tracebacks).
@@ -342,6 +387,7 @@ def serve(
         project=project,
         notebooks=notebooks,
         allow_hosts=allow_hosts,
+        trust_user_header=trust_user_header,
     )
     sys.stdout.flush()
     os.chdir(cwd)

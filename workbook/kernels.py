@@ -442,7 +442,9 @@ class ForkingLaunch:
         if self.provisioner is None and _local_provisioner(self.kernel_spec):  # type: ignore[attr-defined]
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))  # type: ignore[attr-defined]
             self.provisioner = ZygoteProvisioner(
-                kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self  # type: ignore[attr-defined]
+                kernel_id=self.kernel_id,
+                kernel_spec=self.kernel_spec,
+                parent=self,  # type: ignore[attr-defined]
             )
         return await super()._async_pre_start_kernel(**kw)  # type: ignore[misc]
 

@@ -9,6 +9,9 @@ History of the format:
 1. The first format: project, phases (checklists) and answers.
 2. Adds ``review``: reviewers' comment threads and a sign-off per phase. Everything in a
    version-1 file is kept as it was.
+3. Adds ``project.members`` (who may open the project once roles are on; a version-2 file
+   starts with none) and ``role`` on comment replies (the role the person replied in; ""
+   when not known, its default, so replies need no change).
 """
 
 from __future__ import annotations
@@ -35,7 +38,22 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 had no member list: start with none (only admins, once roles are on)."""
+    project = data.get("project")
+    if not isinstance(project, dict):
+        return data  # validation names the problem
+    if "members" in project:
+        raise InvalidProjectFile(
+            "a schema_version 2 file cannot have 'project.members' (it was added in version "
+            "3); set schema_version to 3 if the file was written by a newer version",
+            field="project.members",
+        )
+    data["project"] = {**project, "members": []}
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
 FIRST_VERSION = 1
 
 

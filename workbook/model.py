@@ -12,6 +12,7 @@ Field paths used across the project (history, conflicts, errors) are dotted:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Annotated, Any, Literal
@@ -22,14 +23,16 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     create_model,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from workbook.bank import DEFAULT_EDITION, PHASE_IDS, Bank, load_bank
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bump this (and add a function to ``workbook.migrations``) whenever the file format changes."""
 
 MAX_LONG_TEXT = 100_000
@@ -50,6 +53,12 @@ LongText = Annotated[str, Field(max_length=MAX_LONG_TEXT)]
 ShortText = Annotated[str, Field(max_length=MAX_SHORT_TEXT)]
 RequiredShortText = Annotated[str, Field(min_length=1, max_length=MAX_SHORT_TEXT)]
 NameText = Annotated[str, Field(min_length=1, max_length=MAX_NAME_TEXT)]
+MAX_MEMBERS = 500
+"""Login names in a project's member list."""
+MemberName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_TEXT)
+]
+"""A login name: surrounding spaces are dropped, and nothing else may be left empty."""
 MAX_ITEMS = 200
 """Evidence references or further-work actions per question."""
 MAX_COMMENT_TEXT = 20_000
@@ -204,6 +213,21 @@ class ChecklistEntry(_Strict):
     note: LongText = ""
 
 
+def _unique_members(names: list[str]) -> list[str]:
+    # The error gives positions, not the name: errors never show personal data.
+    seen: dict[str, int] = {}
+    for number, name in enumerate(names, start=1):
+        if name in seen:
+            raise PydanticCustomError(
+                "duplicate_member",
+                "the same login name is listed twice (positions {first} and {second}); "
+                "list each member once",
+                {"first": seen[name], "second": number},
+            )
+        seen[name] = number
+    return names
+
+
 class ProjectInfo(_Strict):
     id: str = Field(pattern=PROJECT_ID_PATTERN, description="A safe slug; the folder name.")
     tool_name: NameText
@@ -213,12 +237,20 @@ class ProjectInfo(_Strict):
     description: LongText = ""
     created_at: UtcDatetime
     created_by: ShortText = ""
+    members: Annotated[list[MemberName], AfterValidator(_unique_members)] = Field(
+        default_factory=list,
+        max_length=MAX_MEMBERS,
+        description="Who may open this project (login names). Empty: only admins, once roles "
+        "are on.",
+        json_schema_extra={"uniqueItems": True},
+    )
 
 
 class Reply(_Strict):
     """A reply in a comment thread (from an author or another reviewer)."""
 
     author: RequiredShortText
+    role: ShortText = Field("", description="The role the person replied in.")
     created_at: UtcDatetime
     text: CommentText
 
@@ -392,6 +424,7 @@ def new_workbook(
     owner: str = "",
     oversight_group: str = "",
     description: str = "",
+    members: Sequence[str] = (),
     now: datetime | None = None,
 ) -> WorkbookBase:
     """A blank workbook for a new project (revision 0: not yet saved)."""
@@ -404,6 +437,7 @@ def new_workbook(
         description=description,
         created_at=now or datetime.now(timezone.utc),
         created_by=created_by,
+        members=list(members),
     )
     return Workbook(project=info)
 

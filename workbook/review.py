@@ -43,6 +43,7 @@ from workbook.model import (
     WorkbookBase,
 )
 from workbook.progress import phase_progress
+from workbook.roles import Action, Actor, as_actor
 from workbook.store import Change, Store, get_path
 
 # --------------------------------------------------------------------------- errors
@@ -213,11 +214,15 @@ def add_comment(
     target: str,
     kind: CommentKind | str,
     text: str,
-    user: str,
+    user: str | Actor,
     role: str = "",
     base_revision: int | None = None,
 ) -> tuple[WorkbookBase, str]:
-    """Start a thread on ``target``. Returns the saved workbook and the thread's id."""
+    """Start a thread on ``target``. Returns the saved workbook and the thread's id.
+
+    With roles on, ``user`` is an :class:`~workbook.roles.Actor` who must be a reviewer
+    and a member of the project; the thread records the role they acted in."""
+    user, role, _current = _acting(store, project_id, user, Action.comment, role)
     text = text.strip()
     if not text:
         raise WorkbookError("write the comment before posting it", field="text")
@@ -236,27 +241,34 @@ def add_comment(
         "replies": {},
     }
     saved = _apply(
-        store, project_id, [Change(f"review.threads.{tid}", None, thread)], user, base_revision
+        store,
+        project_id,
+        [Change(f"review.threads.{tid}", None, thread)],
+        user,
+        base_revision,
+        role=role,
     )
     return saved, tid
 
 
 def reply(
-    store: Store, project_id: str, thread_id: str, *, text: str, user: str
+    store: Store, project_id: str, thread_id: str, *, text: str, user: str | Actor
 ) -> tuple[WorkbookBase, str]:
     """Add a reply to a thread. Returns the saved workbook and the reply's id."""
+    user, role, current = _acting(store, project_id, user, Action.reply)
     text = text.strip()
     if not text:
         raise WorkbookError("write the reply before posting it", field="text")
-    _thread(store.open(project_id), thread_id)
+    _thread(current, thread_id)
     rid = new_id("r")
-    entry = {"author": user, "created_at": _now(), "text": text}
+    entry = {"author": user, "created_at": _now(), "text": text, **_role_field(role)}
     saved = _apply(
         store,
         project_id,
         [Change(f"review.threads.{thread_id}.replies.{rid}", None, entry)],
         user,
         None,
+        role=role,
     )
     return saved, rid
 
@@ -267,7 +279,7 @@ def set_resolved(
     thread_id: str,
     resolved: bool,
     *,
-    user: str,
+    user: str | Actor,
     reviewer: bool = False,
     reason: str = "",
 ) -> WorkbookBase:
@@ -275,9 +287,12 @@ def set_resolved(
 
     A challenge holds up approval, so it is resolved only by a reviewer (``reviewer=True``:
     someone acting as reviewer on the review page), by whoever raised it, or by an author
-    who gives a ``reason``: the reason is saved as a reply in the same revision.
+    who gives a ``reason``: the reason is saved as a reply in the same revision. With roles
+    on, only a reviewer (an :class:`~workbook.roles.Actor`) resolves or reopens.
     """
-    current = store.open(project_id)
+    actor = as_actor(user)
+    user, role, current = _acting(store, project_id, actor, Action.resolve)
+    reviewer = reviewer or actor.enforced
     th = _thread(current, thread_id)
     if th.resolved == resolved:
         return current
@@ -297,7 +312,7 @@ def set_resolved(
     base = f"review.threads.{thread_id}"
     changes = []
     if resolved and reason:
-        entry = {"author": user, "created_at": _now(), "text": reason}
+        entry = {"author": user, "created_at": _now(), "text": reason, **_role_field(role)}
         changes.append(Change(f"{base}.replies.{new_id('r')}", None, entry))
     changes += [
         Change(f"{base}.resolved", th.resolved, resolved),
@@ -308,7 +323,25 @@ def set_resolved(
             _now() if resolved else None,
         ),
     ]
-    return _apply(store, project_id, changes, user, current.revision)
+    return _apply(store, project_id, changes, user, current.revision, role=role)
+
+
+def _acting(
+    store: Store, project_id: str, user: str | Actor, action: Action, given_role: str = ""
+) -> tuple[str, str, WorkbookBase]:
+    """(name, role acted in, current workbook) for ``user`` taking ``action`` on the
+    project; raises :class:`~workbook.roles.RoleRequired` or
+    :class:`~workbook.roles.NotAMember` when roles are on and do not allow it. With roles
+    off, the role is the one the caller gave (a reviewer's own description)."""
+    actor = as_actor(user)
+    role = actor.require(action)
+    current = store.open(project_id)
+    actor.require_member(project_id, getattr(current.project, "members", ()))
+    return actor.name, (role if actor.enforced else given_role), current
+
+
+def _role_field(role: str) -> dict[str, str]:
+    return {"role": role} if role else {}
 
 
 def _thread(workbook: WorkbookBase, thread_id: str) -> Any:
@@ -407,7 +440,7 @@ def sign_off(
     reviewer: str,
     role: str = "",
     conditions: str = "",
-    user: str,
+    user: str | Actor,
     revision: int | None = None,
     confirm_incomplete: int | None = None,
 ) -> WorkbookBase:
@@ -419,11 +452,17 @@ def sign_off(
     :class:`IncompleteApproval` for an approval of a phase with incomplete questions unless
     ``confirm_incomplete`` is that number (the sign-off records it), and
     :class:`WorkbookError` when the same decision on the same reading is already recorded.
+    With roles on, ``user`` is an :class:`~workbook.roles.Actor` holding the reviewer role,
+    a member of the project, and the sign-off is recorded under their own name and role
+    (``reviewer`` and ``role`` are ignored).
     """
+    actor = as_actor(user)
+    user, acted_role, current = _acting(store, project_id, actor, Action.sign_off, role)
+    if actor.enforced:
+        reviewer, role = actor.name, acted_role
     decision = Decision(decision)
     if not reviewer.strip():
         raise WorkbookError("give the reviewer's name", field="reviewer")
-    current = store.open(project_id)
     read = current if revision is None else _at_revision(store, project_id, current, revision)
     bank = load_bank()
     blockers = _blockers(current.to_data(), phase_id, bank)
@@ -470,6 +509,7 @@ def sign_off(
         [Change(f"review.signoffs.{phase_id}", old_data, record)],
         user,
         current.revision,
+        role=acted_role,
     )
 
 
@@ -732,15 +772,17 @@ def _culprit(done: dict[str, int], field: str) -> int | None:
     return best[1] if best else None
 
 
-def restore(store: Store, project_id: str, path: str, revision: int, *, user: str) -> WorkbookBase:
+def restore(
+    store: Store, project_id: str, path: str, revision: int, *, user: str | Actor
+) -> WorkbookBase:
     """Put ``path`` back to the value it had at ``revision``; the restore is a new revision."""
+    user, role, current = _acting(store, project_id, user, Action.restore)
     if not path.startswith(("answers.", "phases.")) or len(path.split(".")) < 2:
         raise WorkbookError(
             "only answers and checklist fields can be restored (comments and sign-offs keep "
             "their own record): name a field such as answers.q4.response",
             field=path,
         )
-    current = store.open(project_id)
     try:
         now_value = get_path(current.to_data(), path)
     except KeyError:
@@ -752,7 +794,7 @@ def restore(store: Store, project_id: str, path: str, revision: int, *, user: st
     # field by field, so the history keeps one line per field like any other edit.
     changes: list[Change] = []
     _leaf_changes(changes, path, now_value, value)
-    return _apply(store, project_id, changes, user, current.revision)
+    return _apply(store, project_id, changes, user, current.revision, role=role)
 
 
 def _leaf_changes(out: list[Change], path: str, old: Any, new: Any) -> None:
@@ -1036,12 +1078,18 @@ def format_time(value: datetime | str | None) -> str:
 
 
 def _apply(
-    store: Store, project_id: str, changes: list[Change], user: str, base_revision: int | None
+    store: Store,
+    project_id: str,
+    changes: list[Change],
+    user: str,
+    base_revision: int | None,
+    *,
+    role: str = "",
 ) -> WorkbookBase:
     if base_revision is None:
         base_revision = store.open(project_id).revision
     return store.apply(
-        project_id, changes, user=user, base_revision=base_revision, rules=SAVE_RULES
+        project_id, changes, user=user, base_revision=base_revision, rules=SAVE_RULES, role=role
     )
 
 

@@ -110,6 +110,37 @@ def _netloc(name: str, port: int | None) -> str:
     return f"{shown}:{port}" if port else shown
 
 
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")
+_NOT_USER_HEADERS = {
+    "host",
+    "cookie",
+    "authorization",
+    "origin",
+    "referer",
+    "user-agent",
+    "connection",
+    "content-type",
+    "content-length",
+    "x-workbook-identity",
+    "x-xsrftoken",
+    "upgrade",
+}
+
+
+def check_user_header(name: str) -> None:
+    """Refuse a header name that is not one, or that browsers or the app set themselves."""
+    if not _TOKEN_CHARS.fullmatch(name or ""):
+        raise WorkbookError(
+            f"--trust-user-header {name!r} is not a header name; give the name your proxy "
+            "sets, e.g. X-Forwarded-User"
+        )
+    if name.lower() in _NOT_USER_HEADERS or name.lower().startswith("sec-"):
+        raise WorkbookError(
+            f"--trust-user-header {name!r} is a header browsers or this app set themselves; "
+            "give the header your authenticating proxy sets, e.g. X-Forwarded-User"
+        )
+
+
 def voila_command(
     *,
     workspace: Path | str | None,
@@ -119,11 +150,14 @@ def voila_command(
     project: str = "demo",
     notebooks: Path | None = None,
     allow_hosts: Iterable[str] = (),
+    trust_user_header: str | None = None,
 ) -> tuple[list[str], dict[str, str], Path, str]:
     """(argv, environment, working folder, start URL) for serving the app.
 
     Without ``token`` one is generated. Listening on anything but loopback needs the
-    operator's own ``token`` and at least one ``allow_hosts`` name."""
+    operator's own ``token`` and at least one ``allow_hosts`` name. ``trust_user_header``
+    names the header an authenticating reverse proxy sets to the signed-in user: only then
+    is it believed (see :mod:`workbook.server_identity`)."""
     notebooks = (notebooks or REPO / "notebooks").resolve()
     config_dir = REPO
     template_root = REPO / "share" / "jupyter"
@@ -155,6 +189,8 @@ def voila_command(
             f"listening on {host!r} needs the names people will use to reach it: pass "
             "--allow-host NAME for each (requests to any other name are refused)"
         )
+    if trust_user_header is not None:
+        check_user_header(trust_user_header)
     root = resolve_workspace(workspace)
     env = dict(os.environ)
     env.pop("WORKBOOK_TOKEN", None)
@@ -179,7 +215,14 @@ def voila_command(
         f"&token={quote(token, safe='')}"
     )
     env[SETTINGS_ENV] = json.dumps(
-        {"port": port, "host": host, "token": token, "allow_hosts": allow_hosts, "url": url}
+        {
+            "port": port,
+            "host": host,
+            "token": token,
+            "allow_hosts": allow_hosts,
+            "url": url,
+            "trust_user_header": trust_user_header,
+        }
     )
     argv = [
         sys.executable,

@@ -23,6 +23,7 @@ from typing import Any
 from workbook.errors import Conflict, ConflictError, WorkbookError
 from workbook.model import Workbook, WorkbookBase
 from workbook.review import SAVE_RULES
+from workbook.roles import Action, Actor, as_actor
 from workbook.store import Change, Store, diff, get_path
 from workbook.store import set_path as _set
 
@@ -47,11 +48,14 @@ Listener = Callable[[str, Any], None]
 class EditSession:
     """Edits to one project by one user, saved through :class:`Store`."""
 
-    def __init__(self, store: Store, project_id: str, *, user: str) -> None:
+    def __init__(self, store: Store, project_id: str, *, user: str | Actor) -> None:
         self.store = store
         self.project_id = project_id
-        self.user = user
+        self.actor = as_actor(user)
+        # who is editing, with their roles (a plain name: roles are off)
+        self.user = self.actor.name
         self.workbook: WorkbookBase = store.open(project_id)
+        self.actor.require_member(project_id, getattr(self.workbook.project, "members", ()))
         self._shown: dict[str, Any] = self.workbook.to_data()
         self.pending: dict[str, Any] = {}
         self.conflicts: dict[str, Conflict] = {}
@@ -147,6 +151,7 @@ class EditSession:
             return self._finish()
         self._set_state("saving", "Saving…")
         try:
+            role = self.actor.require(Action.edit) if self.actor.enforced else ""
             try:
                 saved = self.store.apply(
                     self.project_id,
@@ -154,6 +159,7 @@ class EditSession:
                     user=self.user,
                     base_revision=self.workbook.revision,
                     rules=SAVE_RULES,
+                    role=role,
                 )
             except ConflictError as exc:
                 for conflict in exc.conflicts:
@@ -166,6 +172,7 @@ class EditSession:
                         user=self.user,
                         base_revision=self.workbook.revision,
                         rules=SAVE_RULES,
+                        role=role,
                     )
                     if clear
                     else self.store.open(self.project_id)

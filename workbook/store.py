@@ -588,8 +588,13 @@ class Store:
         owner: str = "",
         oversight_group: str = "",
         description: str = "",
+        role: str = "",
+        members: Sequence[str] = (),
     ) -> WorkbookBase:
-        """Create a project (revision 1). The id is made from ``tool_name`` unless given."""
+        """Create a project (revision 1). The id is made from ``tool_name`` unless given.
+
+        ``role`` is the role its creator acted in (kept in the history line); ``members``
+        the people who may open it once roles are on."""
         candidates = [project_id] if project_id is not None else _id_candidates(tool_name)
         self.root.mkdir(parents=True, exist_ok=True)
         for candidate in candidates:
@@ -602,6 +607,7 @@ class Store:
                 owner=owner,
                 oversight_group=oversight_group,
                 description=description,
+                **({"members": list(members)} if members else {}),
             )
             with self._folder(candidate, create=True):
                 pass
@@ -618,7 +624,17 @@ class Store:
                 saved = draft.model_copy(update={"revision": 1})
                 self._append_history(
                     candidate,
-                    [_entry(user, 1, "", None, saved.project.model_dump(mode="json"), "created")],
+                    [
+                        _entry(
+                            user,
+                            1,
+                            "",
+                            None,
+                            saved.project.model_dump(mode="json"),
+                            "created",
+                            role=role,
+                        )
+                    ],
                 )
                 with self._folder(candidate) as folder_fd:
                     _remove_stale_temps(folder_fd)
@@ -664,6 +680,7 @@ class Store:
         base: WorkbookBase,
         user: str,
         rules: Sequence[Rule] = (),
+        role: str = "",
     ) -> WorkbookBase:
         """Save ``workbook``, edited from ``base`` (the version the caller opened).
 
@@ -674,7 +691,12 @@ class Store:
             raise WorkbookError("cannot save one project's edits onto another project")
         changes = diff(base.to_data(), workbook.to_data())
         return self.apply(
-            base.project.id, changes, user=user, base_revision=base.revision, rules=rules
+            base.project.id,
+            changes,
+            user=user,
+            base_revision=base.revision,
+            rules=rules,
+            role=role,
         )
 
     def apply(
@@ -685,8 +707,12 @@ class Store:
         user: str,
         base_revision: int,
         rules: Sequence[Rule] = (),
+        role: str = "",
     ) -> WorkbookBase:
         """Apply field changes under the lock. The core of :meth:`save`.
+
+        ``role`` is the role the user acted in (author, reviewer...), kept in each history
+        line when given.
 
         Each of ``rules`` is called with the merged data and the changed paths before
         anything is written; a :class:`WorkbookError` it raises refuses the save.
@@ -736,6 +762,7 @@ class Store:
                             "conflict",
                             base_revision=base_revision,
                             time=now,
+                            role=role,
                         )
                         for c in conflicts
                     ],
@@ -772,6 +799,7 @@ class Store:
                         "saved",
                         base_revision=base_revision,
                         time=now,
+                        role=role,
                     )
                     for c in applied
                 ],
@@ -941,10 +969,12 @@ def _entry(
     *,
     base_revision: int | None = None,
     time: datetime | None = None,
+    role: str = "",
 ) -> dict[str, Any]:
     entry = {
         "time": (time or datetime.now(timezone.utc)).isoformat(),
         "user": user,
+        **({"role": role} if role else {}),
         "revision": revision,
         "path": path,
         "old": old,

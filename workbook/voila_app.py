@@ -56,6 +56,8 @@ from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from workbook.serve import SETTINGS_ENV, START_PAGE, Origins, is_loopback
+from workbook.server_identity import KEY_ENV, MODE_ENV, Vouched, clean
+from workbook.voila_identity import install
 
 
 def bind(port: int, host: str) -> list[socket.socket]:
@@ -167,6 +169,11 @@ class _Page(TornadoVoilaHandler):
         await super().get(path)
 
 
+def _proxy_user(handler: tornado.web.RequestHandler, header: str) -> Vouched | None:
+    name = clean(handler.request.headers.get(header))
+    return Vouched(name, "proxy") if name else None
+
+
 class _KernelList(MainKernelHandler):
     """``GET /api/kernels``: the running kernels. Starting one (POST) is not offered."""
 
@@ -205,6 +212,11 @@ class WorkbookVoila(Voila):
         settings = self.workbook_settings
         self.token = settings["token"]
         self.origins = Origins.build(self.port, self.ip, settings.get("allow_hosts", ()))
+        header = settings.get("trust_user_header")
+        if header:
+            # Behind an authenticating proxy: its user header is the login. Every page
+            # request is stamped for its kernel (workbook.voila_identity).
+            install("proxy", lambda handler: _proxy_user(handler, header))
         # The login cookie is not sent with requests other sites' pages make.
         self.config.IdentityProvider.cookie_options = {"samesite": "Lax"}
         # A preheated kernel fetches its page's request (query string, headers) over an
@@ -285,6 +297,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         raise SystemExit(1)
     settings = json.loads(raw)
+    # Only a server that vouches for its users sets these (workbook.voila_identity).
+    os.environ.pop(MODE_ENV, None)
+    os.environ.pop(KEY_ENV, None)
     sockets = bind(settings["port"], settings["host"])
     WorkbookVoila.launch_instance(argv=argv, sockets=sockets, workbook_settings=settings)
 
