@@ -1,0 +1,158 @@
+"""Identity the server vouches for, and roles, in a real browser behind a (simulated)
+authenticating proxy: `workbook serve --trust-user-header X-Forwarded-User`.
+
+Playwright adds the proxy's header to every request of a context, as a council's SSO
+proxy in front of the server would. The workspace has a roles.yaml (alice author, bob
+reviewer, carol viewer) and the demo project's members are alice and bob.
+
+- alice's edit is recorded as alice, role author; a name cookie and `?user=` count for
+  nothing, and an `X-Workbook-Identity` header sent by the browser is replaced;
+- alice's review page shows the sign-off form disabled, and a sign-off sent as crafted
+  widget messages from her own page (decision chosen, disabled button clicked) is refused
+  by the core: nothing is recorded;
+- bob's sign-off records bob, role reviewer, whatever the page's form said;
+- carol (not a member) gets a clear page; a request without the header gets a page that
+  says who you are cannot be confirmed, with nothing to edit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.servers import Server, start_server, stop_server
+from tests.test_browser import LOAD_TIMEOUT_MS, SAVED, open_app, wait_for_disk
+from tests.test_browser_saving import STATUS, kernel_id
+from tests.widget_messages import find, page_kernel
+from workbook.demo import create_demo
+from workbook.members import set_members
+from workbook.store import Store
+
+ROLES = """\
+users:
+  alice: [author]
+  bob: [reviewer]
+  carol: [viewer]
+"""
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("proxied")
+    workspace = root / "workspace"
+    store = Store(workspace)
+    create_demo(store, project_id="demo", user="setup")
+    set_members(store, "demo", ["alice", "bob"], user="setup")
+    (workspace / "roles.yaml").write_text(ROLES)
+    server = start_server(
+        workspace, root / "voila.log", ("--trust-user-header", "X-Forwarded-User")
+    )
+    yield server
+    stop_server(server)
+
+
+def signed_in(browser, name: str | None, **headers: str):
+    if name is not None:
+        headers["X-Forwarded-User"] = name
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, extra_http_headers=headers)
+    ctx.set_default_timeout(30_000)
+    return ctx
+
+
+def cookies(page: Page) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in page.context.cookies()}
+
+
+def test_an_edit_is_recorded_under_the_proxy_login_not_a_typed_or_forged_name(proxied, browser):
+    ctx = signed_in(browser, "alice", **{"X-Workbook-Identity": "forged.0000"})
+    ctx.add_cookies([{"name": "ew_user", "value": "Mallory", "url": proxied.base_url}])
+    page = ctx.new_page()
+    try:
+        open_app(page, proxied.url("01-explore.ipynb", project="demo", user="bob"))
+        expect(page.locator(".ew-phase")).to_contain_text("Editing as alice (author)")
+        expect(page.get_by_text("Change the name")).to_have_count(0)
+        box = page.get_by_label("Your answer to question 1", exact=True)
+        box.fill("Checked by the proxy's login.")
+        box.blur()
+        expect(page.locator(STATUS)).to_have_text(SAVED, timeout=20_000)
+        wait_for_disk(
+            proxied,
+            "demo",
+            lambda wb: wb.answers.q1.response == "Checked by the proxy's login.",
+            "alice's answer",
+        )
+        last = [e for e in proxied.store.history("demo") if e["path"] == "answers.q1.response"]
+        assert (last[-1]["user"], last[-1]["role"]) == ("alice", "author")
+    finally:
+        ctx.close()
+
+
+def test_a_crafted_sign_off_from_an_authors_page_is_refused_by_the_core(proxied, browser):
+    ctx = signed_in(browser, "alice")
+    page = ctx.new_page()
+    try:
+        open_app(page, proxied.url("04-review.ipynb", project="demo"), ready=".ew-review")
+        form = page.locator(".ew-signoff-form").first
+        expect(form).to_contain_text("Recording a decision needs the reviewer role")
+        button = page.get_by_role("button", name="Record sign-off of the Explore phase")
+        expect(button).to_be_disabled()
+        expect(page.get_by_label("Reviewer's name")).to_have_count(0)
+
+        sock, states = page_kernel(
+            proxied.base_url,
+            [kernel_id(page)],
+            cookies(page),
+            description="Record sign-off of the Explore phase",
+        )
+        try:
+            decision = find(states, description="Decision on the Explore phase")
+            sock.set_state(decision, {"index": 1})  # "Approved"
+            sock.click(find(states, description="Record sign-off of the Explore phase"))
+            expect(form).to_contain_text(
+                re.compile("alice may not record a sign-off: that needs a reviewer role")
+            )
+        finally:
+            sock.close()
+        assert proxied.store.open("demo").review.signoffs.explore is None
+    finally:
+        ctx.close()
+
+
+def test_a_reviewers_sign_off_records_the_login_and_role(proxied, browser):
+    ctx = signed_in(browser, "bob")
+    page = ctx.new_page()
+    try:
+        open_app(page, proxied.url("04-review.ipynb", project="demo"), ready=".ew-review")
+        expect(page.locator(".ew-review")).to_contain_text("Reviewing as bob (reviewer)")
+        page.get_by_label("Decision on the Develop phase").select_option(label="Not approved")
+        page.get_by_role("button", name="Record sign-off of the Develop phase").click()
+        expect(page.get_by_text(re.compile(r"Recorded: Not approved"))).to_be_visible()
+        signed = proxied.store.open("demo").review.signoffs.develop
+        assert (signed.reviewer, signed.role) == ("bob", "reviewer")
+        last = proxied.store.history("demo")[-1]
+        assert (last["user"], last["role"]) == ("bob", "reviewer")
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("carol", "You are not a member of this project"),
+        (None, "We could not confirm who you are"),
+    ],
+)
+def test_who_cannot_edit_gets_a_clear_page(proxied, browser, name, title):
+    ctx = signed_in(browser, name)
+    ctx.add_cookies([{"name": "ew_user", "value": "Mallory", "url": proxied.base_url}])
+    page = ctx.new_page()
+    try:
+        open_app(page, proxied.url("01-explore.ipynb", project="demo"), ready=".ew-message")
+        expect(page.locator(".ew-message h1")).to_have_text(title)
+        expect(page.locator("textarea, input")).to_have_count(0, timeout=LOAD_TIMEOUT_MS)
+        expect(page.get_by_text("Traceback")).to_have_count(0)
+    finally:
+        ctx.close()
