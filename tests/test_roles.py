@@ -259,3 +259,19 @@ def test_identify_trusts_a_valid_stamp_and_refuses_a_vouching_server_without_one
     # a cookie does not stand in for a missing proxy stamp
     proxy = {"VOILA_PREHEAT": "True", MODE_ENV: "proxy", KEY_ENV: key}
     assert identify({**proxy, "HTTP_COOKIE": "ew_user=Mallory"}).refused
+
+
+def test_the_portfolio_lists_only_the_projects_someone_is_a_member_of(store, members_project):
+    from workbook.portfolio import portfolio_rows
+
+    people = team(store)
+    store.create("Other Tool", "Test Council", project_id="other", user="dana")
+    (store.root / "broken").mkdir()
+    (store.root / "broken" / "workbook.json").write_text("{ nope")
+    ids = {
+        name: [r.project_id for r in portfolio_rows(store, actor=a)] for name, a in people.items()
+    }
+    assert ids["alice"] == ["p"]
+    assert ids["zed"] == []
+    assert sorted(ids["dana"]) == ["broken", "other", "p"]
+    assert sorted(r.project_id for r in portfolio_rows(store)) == ["broken", "other", "p"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import ipywidgets as w
 
 from widgets._bind import esc, html_block, plain_kw, stacked_kw
+from widgets.identity import identify
 from widgets.kernel_log import keep_kernel_log_off_the_page
 from widgets.page import _guard, _message
 from widgets.phase import PHASE_PAGES, START_PAGE, page_link
@@ -30,6 +31,7 @@ from workbook.portfolio import (
     portfolio_rows,
     totals,
 )
+from workbook.roles import Action, Actor, actor_for, load_roles
 from workbook.store import Store
 
 log = logging.getLogger("ethics-workbook")
@@ -124,10 +126,12 @@ class PortfolioDashboard(w.VBox):
         status: str | None = None,
         today: date | None = None,
         bank: Bank | None = None,
+        actor: Actor | None = None,
     ) -> None:
         super().__init__()
         self.add_class("ew-portfolio")
         self.store = store
+        self.actor = actor
         self.today = today
         self.bank = bank or load_bank()
         self.rows: list[PortfolioRow] = []
@@ -182,7 +186,7 @@ class PortfolioDashboard(w.VBox):
     def refresh(self, local_authority: str | None = None) -> None:
         """Read every project again and show the figures for the current filters."""
         chosen = local_authority if local_authority is not None else self.authority.value
-        self.rows = portfolio_rows(self.store, today=self.today)
+        self.rows = portfolio_rows(self.store, today=self.today, actor=self.actor)
         names = local_authorities(self.rows)
         self.authority.options = [("All local authorities", ALL)] + [(n, n) for n in names]
         self.authority.value = chosen if chosen in names else ALL
@@ -380,6 +384,12 @@ def portfolio_page(workspace: str | Path | None = None) -> w.Widget:
 
     def build() -> w.Widget:
         store = Store(workspace)
+        who = identify()
+        if who.refused:
+            return _message("We could not confirm who you are", who.refused, START_PAGE)
+        actor = actor_for(who.name, source=who.source, groups=who.groups,
+                          roles=load_roles(store.root))  # fmt: skip
+        actor.require(Action.read)
         if not store.root.is_dir():
             return _message(
                 "No workbook here yet",
@@ -392,6 +402,7 @@ def portfolio_page(workspace: str | Path | None = None) -> w.Widget:
                     store,
                     local_authority=params.get("authority"),
                     status=params.get("status"),
+                    actor=actor,
                 )
             ]
         )

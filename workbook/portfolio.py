@@ -24,6 +24,7 @@ from workbook.bank import Bank, load_bank
 from workbook.model import QuestionStatus, WorkbookBase
 from workbook.progress import PhaseProgress, project_progress
 from workbook.review import ActionRow, open_challenges, overdue_actions, signoff_state
+from workbook.roles import Actor
 from workbook.store import ProjectEntry, Store
 
 Stage = Literal["not_started", "in_progress", "complete", "signed_off"]
@@ -196,16 +197,20 @@ def project_row(workbook: WorkbookBase, *, today: date, bank: Bank) -> Portfolio
     )
 
 
-def portfolio_rows(store: Store, today: date | None = None) -> list[PortfolioRow]:
+def portfolio_rows(
+    store: Store, today: date | None = None, *, actor: Actor | None = None
+) -> list[PortfolioRow]:
     """A row per project in the workspace, readable ones sorted by tool name, then the
-    projects that cannot be read (each with its error)."""
+    projects that cannot be read (each with its error). With ``actor``, only the projects
+    they are a member of (an admin's: all, including those that cannot be read)."""
     bank = load_bank()
     today = today or date.today()
     rows, broken = [], []
     for entry in store.list():
         if entry.workbook is None:
-            broken.append(PortfolioRow(project_id=entry.id, error=_error_text(entry, store)))
-        else:
+            if actor is None or actor.is_member(()):
+                broken.append(PortfolioRow(project_id=entry.id, error=_error_text(entry, store)))
+        elif actor is None or actor.is_member(entry.workbook.project.members):
             rows.append(project_row(entry.workbook, today=today, bank=bank))
     rows.sort(key=lambda r: (r.tool_name.casefold(), r.local_authority.casefold(), r.project_id))
     return rows + broken
