@@ -968,6 +968,8 @@ class HistoryView(w.VBox):
     def _entry(self, e: dict[str, Any], label: str, data: dict[str, Any]) -> w.Widget:
         path = e["path"]
         who = e.get("user") or "someone"
+        if e.get("role"):
+            who += f" ({e['role']})"
         when = review.format_time(e.get("time")) if e.get("time") else ""
         head = (
             f'<p class="ew-hint">Revision {e["revision"]} · {esc(when)} · {esc(who)}</p>'

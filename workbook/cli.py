@@ -569,7 +569,8 @@ def history(
             if e["revision"] != last:
                 last = e["revision"]
                 when = review.format_time(e.get("time"))
-                echo(click.style(f"Revision {last}", bold=True) + f"  {when}  {e['user']}")
+                who = e["user"] + (f" ({e['role']})" if e.get("role") else "")
+                echo(click.style(f"Revision {last}", bold=True) + f"  {when}  {who}")
             echo(_indent(line, "  "))
         return
 
@@ -723,7 +724,7 @@ def _one_line(text: str, width: int = 100) -> str:
 def _entry_json(e: dict[str, Any]) -> dict[str, Any]:
     from workbook.bank import load_bank
 
-    keys = ("revision", "time", "user", "path", "old", "new", "outcome")
+    keys = ("revision", "time", "user", "role", "path", "old", "new", "outcome")
     return {**{k: e.get(k) for k in keys}, "label": load_bank().field_label(e.get("path", ""))}
 
 
