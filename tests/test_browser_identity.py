@@ -112,7 +112,7 @@ def test_a_crafted_sign_off_from_an_authors_page_is_refused_by_the_core(proxied,
             sock.set_state(decision, {"index": 1})  # "Approved"
             sock.click(find(states, description="Record sign-off of the Explore phase"))
             expect(form).to_contain_text(
-                re.compile("alice may not record a sign-off: that needs a reviewer role")
+                re.compile("alice may not record a sign-off: that needs the reviewer role")
             )
         finally:
             sock.close()

@@ -111,7 +111,7 @@ def test_no_roles_file_means_roles_off_in_the_single_user_app_and_nothing_on_a_h
 def test_an_author_cannot_sign_off_comment_or_resolve_through_the_core(store, members_project):
     people = team(store)
     alice, bob = people["alice"], people["bob"]
-    with pytest.raises(RoleRequired, match="needs a reviewer role"):
+    with pytest.raises(RoleRequired, match="needs the reviewer role"):
         approve_anyway(store, "p", "explore", decision="approved", reviewer="bob",
                        user=alice)  # fmt: skip
     with pytest.raises(RoleRequired):
@@ -151,7 +151,7 @@ def test_an_edit_by_someone_without_the_author_role_is_not_saved(store, members_
     session.set("answers.q1.response", "Written by a viewer")
     assert session.save() is False
     assert session.state.kind == "error"
-    assert "needs an author role" in session.state.message
+    assert "needs the author role" in session.state.message
     assert store.open("p").answers.q1.response == ""
     author = EditSession(store, "p", user=people["alice"])
     author.set("answers.q1.response", "Written by an author")
@@ -175,7 +175,7 @@ def test_only_members_and_admins_open_a_project(store, members_project):
 
 def test_only_an_admin_creates_projects_and_changes_members(store, members_project):
     people = team(store)
-    with pytest.raises(RoleRequired, match="needs an admin role"):
+    with pytest.raises(RoleRequired, match="needs the admin role"):
         create_project(store, people["alice"], "Another", "Council")
     with pytest.raises(RoleRequired):
         set_members(store, "p", ["alice"], user=people["bob"])

@@ -103,7 +103,7 @@ def _guard(build: Callable[[], w.Widget], start_link: str) -> w.Widget:
     except NotAMember as exc:
         return _message(
             "You are not a member of this project",
-            f"{exc} Projects you are a member of are listed on the start page.",
+            f"{exc.message}. Projects you are a member of are listed on the start page.",
             start_link,
         )
     except RolesFileError as exc:
@@ -116,7 +116,7 @@ def _guard(build: Callable[[], w.Widget], start_link: str) -> w.Widget:
     except RoleRequired as exc:
         return _message(
             "You have no role in this workbook yet",
-            f"{exc}. Ask whoever looks after the workbook to give you a role.",
+            f"{exc.message}. Ask whoever looks after the workbook to give you a role.",
             start_link,
         )
     except (ProjectNotFound, UnsafeProjectId):

@@ -89,11 +89,11 @@ class RoleRequired(WorkbookError):
     """The person's roles do not allow the action. Names the role(s) that would."""
 
     def __init__(self, name: str, action: Action, **kw: Any) -> None:
-        needed = " or ".join(r.value for r in WHO_MAY[action])
-        article = "an" if needed[0] in "aeiou" else "a"
+        names = [r.value for r in WHO_MAY[action]]
+        needed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
         super().__init__(
-            f"{name or 'this user'} may not {ACTION_WORDS[action]}: that needs {article} "
-            f"{needed} role in this workspace (roles.yaml)",
+            f"{name or 'this user'} may not {ACTION_WORDS[action]}: that needs the {needed} "
+            "role in this workspace (roles.yaml)",
             field="role",
             **kw,
         )
