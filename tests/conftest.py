@@ -32,4 +32,5 @@ def demo_file(demo_store: Store) -> Path:
     return demo_store.answers_path("demo")
 
 
+from tests.hubs import hub  # noqa: E402, F401  (fixture: a real JupyterHub)
 from tests.servers import browser, voila_server  # noqa: E402, F401  (fixtures)

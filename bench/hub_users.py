@@ -1,0 +1,395 @@
+"""How a team fares on one JupyterHub: N users log in and open the Explore page at once.
+
+Run from the repository root:
+
+    .venv/bin/python bench/hub_users.py                 # N = 1 (3 times), 5, 10, 20
+    .venv/bin/python bench/hub_users.py --users 1 5     # only these
+    .venv/bin/python bench/hub_users.py --keep          # keep the hubs' folders and logs
+
+Each round starts a fresh JupyterHub exactly as the tests do (``tests/hubs.py``, which runs
+``deploy/jupyterhub/try_hub.py`` with ``deploy/jupyterhub/jupyterhub_config.py``) on free
+loopback ports, with N extra users in the authors group who are members of the demo
+project. Then, all at the same moment, each user
+
+1. logs in at the HTTP level: GET /hub/login for the form's ``_xsrf``, POST the form with
+   the name and password (``requests``), which makes the hub start the user's server;
+2. opens ``/user/<name>/voila/render/01-explore.ipynb?project=demo`` in headless Chromium
+   (one browser, a context per user holding the cookies of step 1). The hub's spawn page
+   waits for the server and sends the browser on; Voilà runs the page in a new kernel.
+
+Question 1 is drawn by the widgets in the browser (its heading is an ipywidgets HTML
+widget: the HTML Voilà sends holds only a placeholder for it), so the time a user waits is
+taken in Chromium: from the start of step 1 until the heading "Question 1" is visible.
+It is also split in two: until the browser reached the user's server (login and server
+start) and from there until question 1 (the page). Chromium runs on the same machine and
+takes part of its CPU; the split shows where the time goes.
+
+Then, with every page open, the memory of each user's server and its kernels is read from
+``/proc/<pid>/smaps_rollup``: PSS (each shared page divided among the processes sharing
+it; what the target uses), USS (private to the user's processes) and RSS (counting shared
+pages in full for each process).
+
+It prints, for each N, the median and worst time, the ratio to N = 1 (median of the N = 1
+rounds), every page rendered or not, memory per user, and the memory a team of 50 would
+need; then "TARGET MET" or "TARGET MISSED". Targets: with 20 users the worst time is at
+most 3 times N = 1's; every page rendered; at most 120 MiB (PSS) per user. The exit code is
+0 either way (1 only if the benchmark itself could not run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.hubs import Hub, start_hub, stop_hub  # noqa: E402
+from tests.servers import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+TARGET_RATIO = 3.0
+TARGET_MIB = 120.0
+TEAM = 50
+PAGE = "01-explore.ipynb"
+PROJECT = "demo"
+MIB = 2**20
+
+
+@dataclass
+class Visit:
+    user: str
+    login: float = 0.0  # step 1 done (seconds from the common start)
+    at_server: float = 0.0  # the browser reached /user/<name>/...
+    question: float = 0.0  # question 1 visible
+    error: str = ""
+
+    @property
+    def rendered(self) -> bool:
+        return not self.error and self.question > 0
+
+
+@dataclass
+class Memory:
+    pss: float = 0.0
+    uss: float = 0.0
+    rss: float = 0.0
+    kernels: int = 0
+
+
+@dataclass
+class Round:
+    n: int
+    visits: list[Visit]
+    memory: dict[str, Memory] = field(default_factory=dict)
+    hub_memory: Memory = field(default_factory=Memory)
+
+    def times(self, attr: str = "question") -> list[float]:
+        return [getattr(v, attr) for v in self.visits if v.rendered]
+
+
+# ------------------------------------------------------------------------------- logging in
+
+
+def http_login(hub: Hub, user: str):
+    """A requests session logged in as ``user`` through the hub's login form."""
+    import requests
+
+    session = requests.Session()
+    form = session.get(hub.url("/hub/login"), timeout=60)
+    form.raise_for_status()
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text)
+    if not xsrf:
+        raise RuntimeError("the hub's login form has no _xsrf field")
+    done = session.post(
+        hub.url("/hub/login"),
+        data={"username": user, "password": hub.password, "_xsrf": xsrf.group(1)},
+        allow_redirects=False,
+        timeout=60,
+    )
+    if done.status_code != 302:
+        raise RuntimeError(f"login as {user} answered {done.status_code}")
+    # The hub sends a new login to /hub/spawn, which starts the user's server and answers
+    # with a redirect to its spawn page: the browser goes on from there.
+    spawn = session.get(
+        urljoin(hub.url("/hub/login"), done.headers["Location"]), allow_redirects=False, timeout=60
+    )
+    if spawn.status_code != 302:
+        raise RuntimeError(f"starting {user}'s server answered {spawn.status_code}")
+    return session
+
+
+def browser_cookies(session, hub: Hub) -> list[dict]:
+    return [
+        {
+            "name": c.name,
+            "value": c.value,
+            "domain": "127.0.0.1",
+            "path": c.path or "/",
+            "httpOnly": bool(c.has_nonstandard_attr("HttpOnly")),
+            "secure": False,
+            "sameSite": "Lax",
+        }
+        for c in session.cookies
+    ]
+
+
+async def visit(browser, hub: Hub, user: str, start: float, timeout_s: float) -> Visit:
+    v = Visit(user)
+    context = None
+    try:
+        session = await asyncio.to_thread(http_login, hub, user)
+        v.login = time.perf_counter() - start
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        await context.add_cookies(browser_cookies(session, hub))
+        page = await context.new_page()
+        url = hub.url(f"/user/{user}/voila/render/{PAGE}?project={PROJECT}")
+        await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+        await page.wait_for_url(
+            re.compile(rf"^{re.escape(hub.url(f'/user/{user}/voila/render/'))}"),
+            wait_until="commit",
+            timeout=timeout_s * 1000,
+        )
+        v.at_server = time.perf_counter() - start
+        heading = page.get_by_role("heading", name=re.compile(r"^Question 1\b"))
+        await heading.wait_for(state="visible", timeout=timeout_s * 1000)
+        v.question = time.perf_counter() - start
+    except Exception as exc:  # reported per user; the others go on
+        v.error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        if context is not None:
+            await context.close()
+        return v
+    v.context = context  # type: ignore[attr-defined]  (closed after the memory is read)
+    return v
+
+
+# ---------------------------------------------------------------------------------- memory
+
+
+def smaps(pid: int) -> Memory:
+    """PSS, USS and RSS of one process, in bytes, from /proc/<pid>/smaps_rollup."""
+    fields = {}
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) >= 3 and parts[-1] == "kB":
+                fields[parts[0].rstrip(":")] = int(parts[1]) * 1024
+    return Memory(
+        pss=fields.get("Pss", 0),
+        uss=fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0),
+        rss=fields.get("Rss", 0),
+    )
+
+
+def add(a: Memory, b: Memory) -> Memory:
+    return Memory(a.pss + b.pss, a.uss + b.uss, a.rss + b.rss, a.kernels + b.kernels)
+
+
+def measure_memory(hub: Hub) -> tuple[dict[str, Memory], Memory]:
+    """Per user: their server and every process under it (the page's kernel). And the
+    hub's own processes (hub, proxy, idle culler)."""
+    import psutil
+
+    root = psutil.Process(hub.process.pid)
+    users: dict[str, Memory] = {}
+    own = Memory()
+    for child in root.children(recursive=False):  # the hub (try_hub.py runs it)
+        own = add(own, smaps(child.pid))
+        for p in child.children(recursive=False):
+            cmd = " ".join(p.cmdline())
+            if "jupyterhub-singleuser" not in cmd:
+                own = add(own, smaps(p.pid))
+                continue
+            name = p.environ().get("JUPYTERHUB_USER", f"pid {p.pid}")
+            total = smaps(p.pid)
+            for k in p.children(recursive=True):
+                total = add(total, smaps(k.pid))
+                if "ipykernel" in " ".join(k.cmdline()):
+                    total.kernels += 1
+            users[name] = total
+    return users, own
+
+
+# ----------------------------------------------------------------------------------- rounds
+
+
+async def run_round(n: int, root: Path, timeout_s: float) -> Round:
+    from playwright.async_api import async_playwright
+
+    users = [f"u{n:02d}-{i + 1:02d}" for i in range(n)]
+    t = time.monotonic()
+    hub = start_hub(root, more_authors=tuple(users))
+    print(f"  N={n}: hub answered after {time.monotonic() - t:.1f} s", flush=True)
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                start = time.perf_counter()
+                visits = await asyncio.gather(
+                    *(visit(browser, hub, u, start, timeout_s) for u in users)
+                )
+                hub.note_processes()
+                memory, own = measure_memory(hub)
+                for v in visits:
+                    ctx = getattr(v, "context", None)
+                    if ctx is not None:
+                        await ctx.close()
+            finally:
+                await browser.close()
+    finally:
+        stop_hub(hub)
+    return Round(n, list(visits), memory, own)
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def describe(r: Round) -> str:
+    q, s = r.times("question"), r.times("at_server")
+    page = [v.question - v.at_server for v in r.visits if v.rendered]
+    ok = sum(v.rendered for v in r.visits)
+    nan = float("nan")
+    return (
+        f"N={r.n:<3} question 1: median {med(q):6.1f} s, worst {max(q, default=nan):6.1f} s"
+        f"  (reached own server: median {med(s):5.1f} s; page: median {med(page):5.1f} s, worst "
+        f"{max(page, default=nan):5.1f} s)  rendered {ok} of {r.n}"
+    )
+
+
+def per_user(r: Round) -> tuple[float, float, float]:
+    mems = list(r.memory.values())
+    return (
+        med([m.pss / MIB for m in mems]),
+        med([m.uss / MIB for m in mems]),
+        med([m.rss / MIB for m in mems]),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--users",
+        type=int,
+        nargs="+",
+        default=[1, 5, 10, 20],
+        metavar="N",
+        help="how many users at once, one round each (default: 1 5 10 20)",
+    )
+    ap.add_argument("--single-rounds", type=int, default=3, help="rounds of N = 1 (default 3)")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds allowed per user")
+    ap.add_argument("--keep", action="store_true", help="keep the hubs' folders and logs")
+    args = ap.parse_args(argv)
+    if not CHROMIUM.exists():
+        print(f"Error: Chromium not found at {CHROMIUM} (set WORKBOOK_CHROMIUM)", file=sys.stderr)
+        return 1
+    if any(n < 1 or n > 99 for n in args.users):
+        print("Error: --users: each N must be from 1 to 99", file=sys.stderr)
+        return 1
+
+    def stop(signum, _frame):  # SIGTERM: stop the running hub (the finally blocks) and go
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    tmp = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    print(
+        f"{os.cpu_count()} CPUs, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())};"
+        f" a fresh JupyterHub per round (folders in {tmp})",
+        flush=True,
+    )
+    rounds: list[Round] = []
+    try:
+        for n in args.users:
+            for i in range(args.single_rounds if n == 1 else 1):
+                r = asyncio.run(run_round(n, tmp / f"n{n:02d}-{i + 1}", args.timeout))
+                rounds.append(r)
+                print("  " + describe(r), flush=True)
+                for v in r.visits:
+                    if v.error:
+                        print(f"    {v.user}: NOT RENDERED: {v.error}", flush=True)
+    except Exception as exc:
+        print(f"Error: the benchmark could not run: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    print()
+    print(
+        "Time from logging in (all users at the same moment) until question 1 is visible in "
+        "Chromium; a fresh hub each round, so every user's server starts from cold:"
+    )
+    singles = [t for r in rounds if r.n == 1 for t in r.times()]
+    base = med(singles)
+    print(
+        f"  {'N':>3}  {'median':>8}  {'worst':>8}  {'worst/N=1':>9}  rendered  "
+        f"{'PSS/user':>9}  {'USS/user':>9}  {'RSS/user':>9}  kernels"
+    )
+    by_n: dict[int, list[Round]] = {}
+    for r in rounds:
+        by_n.setdefault(r.n, []).append(r)
+    for n, rs in by_n.items():
+        q = [t for r in rs for t in r.times()]
+        ok = sum(v.rendered for r in rs for v in r.visits)
+        total = sum(r.n for r in rs)
+        pss, uss, rss = (med([per_user(r)[i] for r in rs]) for i in range(3))
+        kernels = sorted({m.kernels for r in rs for m in r.memory.values()})
+        worst = max(q, default=float("nan"))
+        print(
+            f"  {n:>3}  {med(q):7.1f}s  {worst:7.1f}s  {worst / base:8.2f}x  {ok:>3} of {total:<3}"
+            f" {pss:7.0f} MiB {uss:7.0f} MiB {rss:7.0f} MiB  {kernels}"
+        )
+    print(
+        "  (per user: the median over users of their server plus its kernels, one Explore page "
+        "open; N = 1 is the median of its rounds)"
+    )
+    biggest = max(rounds, key=lambda r: r.n)
+    pss_user = per_user(biggest)[0]
+    own = biggest.hub_memory.pss / MIB
+    print(
+        f"Hub, proxy and idle culler: {own:.0f} MiB PSS. A team of {TEAM} with a page open each: "
+        f"about {own + TEAM * pss_user:.0f} MiB ({TEAM} x {pss_user:.0f} MiB + {own:.0f} MiB), "
+        "plus the operating system and headroom."
+    )
+
+    checks = []
+    if 20 in by_n:
+        worst20 = max((t for r in by_n[20] for t in r.times()), default=float("inf"))
+        checks.append(
+            (
+                f"20 users: worst {worst20:.1f} s <= {TARGET_RATIO:g} x {base:.1f} s",
+                worst20 <= TARGET_RATIO * base,
+            )
+        )
+    else:
+        print("(no N = 20 round: the time target is not checked)")
+    every = all(v.rendered for r in rounds for v in r.visits)
+    checks.append(("every page rendered", every))
+    worst_pss = max((m.pss / MIB for r in rounds for m in r.memory.values()), default=0.0)
+    checks.append(
+        (
+            f"memory per user at most {TARGET_MIB:g} MiB PSS (largest {worst_pss:.0f})",
+            worst_pss <= TARGET_MIB,
+        )
+    )
+    for text, ok in checks:
+        print(f"  {'met   ' if ok else 'MISSED'}  {text}")
+    print("TARGET MET" if all(ok for _, ok in checks) else "TARGET MISSED", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
