@@ -24,7 +24,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.servers import Server, start_server, stop_server
-from tests.test_browser import LOAD_TIMEOUT_MS, SAVED, open_app, wait_for_disk
+from tests.test_browser import LOAD_TIMEOUT_MS, SAVED, open_app, screenshot_view, wait_for_disk
+from tests.test_browser_review import _axe
 from tests.test_browser_saving import STATUS, kernel_id
 from tests.widget_messages import find, page_kernel
 from workbook.demo import create_demo
@@ -36,6 +37,7 @@ users:
   alice: [author]
   bob: [reviewer]
   carol: [viewer]
+  vera: [viewer]
 """
 
 
@@ -45,7 +47,7 @@ def proxied(tmp_path_factory) -> Iterator[Server]:
     workspace = root / "workspace"
     store = Store(workspace)
     create_demo(store, project_id="demo", user="setup")
-    set_members(store, "demo", ["alice", "bob"], user="setup")
+    set_members(store, "demo", ["alice", "bob", "vera"], user="setup")
     (workspace / "roles.yaml").write_text(ROLES)
     server = start_server(
         workspace, root / "voila.log", ("--trust-user-header", "X-Forwarded-User")
@@ -100,6 +102,7 @@ def test_a_crafted_sign_off_from_an_authors_page_is_refused_by_the_core(proxied,
         button = page.get_by_role("button", name="Record sign-off of the Explore phase")
         expect(button).to_be_disabled()
         expect(page.get_by_label("Reviewer's name")).to_have_count(0)
+        _axe(page, "04-review-author")
 
         sock, states = page_kernel(
             proxied.base_url,
@@ -154,5 +157,20 @@ def test_who_cannot_edit_gets_a_clear_page(proxied, browser, name, title):
         expect(page.locator(".ew-message h1")).to_have_text(title)
         expect(page.locator("textarea, input")).to_have_count(0, timeout=LOAD_TIMEOUT_MS)
         expect(page.get_by_text("Traceback")).to_have_count(0)
+    finally:
+        ctx.close()
+
+
+def test_a_viewer_reads_the_phase_with_every_field_disabled(proxied, browser):
+    ctx = signed_in(browser, "vera")
+    page = ctx.new_page()
+    try:
+        page.set_viewport_size({"width": 390, "height": 900})
+        open_app(page, proxied.url("01-explore.ipynb", project="demo"))
+        expect(page.locator(".ew-read-only")).to_contain_text("Reading as vera (viewer)")
+        expect(page.get_by_label("Your answer to question 1", exact=True)).to_be_disabled()
+        expect(page.get_by_role("button", name=re.compile("^Add ")).first).to_be_disabled()
+        screenshot_view(page, "01-explore-viewer-390")
+        _axe(page, "01-explore-viewer")
     finally:
         ctx.close()

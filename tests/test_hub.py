@@ -7,30 +7,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.hubs import Hub, login
-
-LOAD_TIMEOUT_MS = 90_000
-SAVE_TIMEOUT_S = 20.0
-SAVED = re.compile(r"^Saved \d{2}:\d{2}$")
-
-
-@pytest.fixture
-def context(browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(30_000)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context) -> Page:
-    return context.new_page()
+from tests.test_browser import LOAD_TIMEOUT_MS, SAVE_TIMEOUT_S, SAVED
+from tests.test_browser import context as context  # a fresh desktop context per test
+from tests.test_browser import page as page
 
 
 def test_alice_logs_in_through_the_hub_and_lands_on_the_start_page(hub: Hub, page: Page):
