@@ -4,7 +4,8 @@
 #   make test   install into .venv (with test tools) and the system packages the tests
 #               need (Chromium, poppler-utils, npm), then run every test
 #   make hub    a real JupyterHub on this machine for trying the app as a team (HUB_PORT=8000
-#               by default): users alice, bob, carol and dana, the password is printed
+#               by default): users alice, bob, carol and dana, the password is printed;
+#               HUB_MODE=user (default: a server each) or service (one shared server)
 # System packages are installed with apt-get when make runs as root or with passwordless
 # sudo; otherwise make stops at once and prints the one command to run (.ci/system-packages).
 PYTHON ?= python3
@@ -14,6 +15,7 @@ STAMP  := $(VENV)/.installed
 PROJECT ?= demo
 PORT    ?= 8866
 HUB_PORT ?= 8000
+HUB_MODE ?= user
 # configurable-http-proxy (JupyterHub's proxy), installed with npm into .hub/, not globally.
 HUB_PROXY := .hub/node_modules/.bin/configurable-http-proxy
 
@@ -36,7 +38,7 @@ app: install
 # State (database, cookie secret, password, log, workspace) is kept in .hub/; delete that
 # folder to start again from scratch.
 hub: install $(HUB_PROXY)
-	$(BIN)/python deploy/jupyterhub/try_hub.py --port $(HUB_PORT)
+	$(BIN)/python deploy/jupyterhub/try_hub.py --port $(HUB_PORT) --mode $(HUB_MODE)
 
 $(HUB_PROXY):
 	@command -v npm >/dev/null 2>&1 || bash .ci/system-packages --hub

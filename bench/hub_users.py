@@ -5,6 +5,7 @@ Run from the repository root:
     .venv/bin/python bench/hub_users.py                 # N = 1 (3 times), 5, 10, 20
     .venv/bin/python bench/hub_users.py --users 1 5     # only these
     .venv/bin/python bench/hub_users.py --keep          # keep the hubs' folders and logs
+    .venv/bin/python bench/hub_users.py --mode service  # one shared server (a hub service)
 
 Each round starts a fresh JupyterHub exactly as the tests do (``tests/hubs.py``, which runs
 ``deploy/jupyterhub/try_hub.py`` with ``deploy/jupyterhub/jupyterhub_config.py``) on free
@@ -29,11 +30,23 @@ Then, with every page open, the memory of each user's server and its kernels is 
 it; what the target uses), USS (private to the user's processes) and RSS (counting shared
 pages in full for each process).
 
+``--mode user`` (the default) measures a server for each user (above). ``--mode service``
+measures one shared ``workbook serve --hub-service`` for everyone, started by the hub as a
+managed service (``WORKBOOK_HUB_MODE=service``): step 1 is the same login without starting a
+server, step 2 opens ``/services/workbook/voila/render/01-explore.ipynb?project=demo``, where
+the service sends the browser through the hub's OAuth login and then serves the page, in a
+kernel forked from its preloaded zygote. The browser's time "at the server" is when it
+reaches the service's page address. Memory per user is then the whole service (its server
+process, the zygote, the pool of preheated kernels and every page's kernel) divided by N,
+and the time a 50-person team would need is the service at N = 20 plus 30 more pages at the
+cost each page added between the smallest and the largest N.
+
 It prints, for each N, the median and worst time, the ratio to N = 1 (median of the N = 1
 rounds), every page rendered or not, memory per user, and the memory a team of 50 would
 need; then "TARGET MET" or "TARGET MISSED". Targets: with 20 users the worst time is at
-most 3 times N = 1's; every page rendered; at most 120 MiB (PSS) per user. The exit code is
-0 either way (1 only if the benchmark itself could not run).
+most 3 times N = 1's; every page rendered; at most 120 MiB (PSS) per user (service mode: at
+the largest N, since the service's own cost is shared by everyone). The exit code is 0
+either way (1 only if the benchmark itself could not run).
 """
 
 from __future__ import annotations
@@ -94,6 +107,8 @@ class Round:
     visits: list[Visit]
     memory: dict[str, Memory] = field(default_factory=dict)
     hub_memory: Memory = field(default_factory=Memory)
+    service: Memory | None = None  # service mode: the shared server and all its processes
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU-seconds used, by group
 
     def times(self, attr: str = "question") -> list[float]:
         return [getattr(v, attr) for v in self.visits if v.rendered]
@@ -103,7 +118,8 @@ class Round:
 
 
 def http_login(hub: Hub, user: str):
-    """A requests session logged in as ``user`` through the hub's login form."""
+    """A requests session logged in as ``user`` through the hub's login form (and, with a
+    server each, the user's server started)."""
     import requests
 
     session = requests.Session()
@@ -120,6 +136,8 @@ def http_login(hub: Hub, user: str):
     )
     if done.status_code != 302:
         raise RuntimeError(f"login as {user} answered {done.status_code}")
+    if hub.mode == "service":  # sent on to the shared server: nothing to start
+        return session
     # The hub sends a new login to /hub/spawn, which starts the user's server and answers
     # with a redirect to its spawn page: the browser goes on from there.
     spawn = session.get(
@@ -154,10 +172,14 @@ async def visit(browser, hub: Hub, user: str, start: float, timeout_s: float) ->
         context = await browser.new_context(viewport={"width": 1280, "height": 900})
         await context.add_cookies(browser_cookies(session, hub))
         page = await context.new_page()
-        url = hub.url(f"/user/{user}/voila/render/{PAGE}?project={PROJECT}")
+        if hub.mode == "service":
+            url, at = hub.service_url(PAGE, project=PROJECT), "/services/workbook/voila/render/"
+        else:
+            url = hub.user_url(user, PAGE, project=PROJECT)
+            at = f"/user/{user}/voila/render/"
         await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
         await page.wait_for_url(
-            re.compile(rf"^{re.escape(hub.url(f'/user/{user}/voila/render/'))}"),
+            re.compile(rf"^{re.escape(hub.url(at))}"),
             wait_until="commit",
             timeout=timeout_s * 1000,
         )
@@ -196,18 +218,27 @@ def add(a: Memory, b: Memory) -> Memory:
     return Memory(a.pss + b.pss, a.uss + b.uss, a.rss + b.rss, a.kernels + b.kernels)
 
 
-def measure_memory(hub: Hub) -> tuple[dict[str, Memory], Memory]:
-    """Per user: their server and every process under it (the page's kernel). And the
-    hub's own processes (hub, proxy, idle culler)."""
+def measure_memory(hub: Hub) -> tuple[dict[str, Memory], Memory, Memory | None]:
+    """Per user: their server and every process under it (the page's kernel). The hub's
+    own processes (hub, proxy, idle culler). In service mode, the shared server and every
+    process under it (zygote, preheated and page kernels) instead of the users'."""
     import psutil
 
     root = psutil.Process(hub.process.pid)
     users: dict[str, Memory] = {}
     own = Memory()
+    service = None
     for child in root.children(recursive=False):  # the hub (try_hub.py runs it)
         own = add(own, smaps(child.pid))
         for p in child.children(recursive=False):
             cmd = " ".join(p.cmdline())
+            if "workbook.voila_app" in cmd:
+                service = smaps(p.pid)
+                for k in p.children(recursive=True):
+                    service = add(service, smaps(k.pid))
+                    service.kernels += 1  # every process under it but the zygote
+                service.kernels = max(0, service.kernels - 1)
+                continue
             if "jupyterhub-singleuser" not in cmd:
                 own = add(own, smaps(p.pid))
                 continue
@@ -218,18 +249,64 @@ def measure_memory(hub: Hub) -> tuple[dict[str, Memory], Memory]:
                 if "ipykernel" in " ".join(k.cmdline()):
                     total.kernels += 1
             users[name] = total
-    return users, own
+    return users, own, service
+
+
+def cpu_snapshot(hub: Hub) -> dict[int, tuple[str, float]]:
+    """pid -> (group, CPU-seconds so far) for every process of the hub and of Chromium:
+    "hub" (hub, proxy, idle culler), "servers" (the users' servers or the shared service,
+    with their kernels), "browser" (Chromium)."""
+    import psutil
+
+    out: dict[int, tuple[str, float]] = {}
+
+    def put(p, group: str) -> None:
+        try:
+            t = p.cpu_times()
+            out[p.pid] = (group, t.user + t.system)
+        except psutil.Error:
+            pass
+
+    root = psutil.Process(hub.process.pid)
+    for child in root.children(recursive=False):
+        put(child, "hub")
+        for p in child.children(recursive=False):
+            try:
+                cmd = " ".join(p.cmdline())
+            except psutil.Error:
+                continue
+            mine = "workbook.voila_app" in cmd or "jupyterhub-singleuser" in cmd
+            put(p, "servers" if mine else "hub")
+            for k in p.children(recursive=True):
+                put(k, "servers" if mine else "hub")
+    me = psutil.Process()
+    for p in me.children(recursive=True):
+        try:
+            if "chrom" in p.name().lower() or "chrom" in " ".join(p.cmdline()[:1]).lower():
+                put(p, "browser")
+        except psutil.Error:
+            pass
+    return out
+
+
+def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]):
+    """CPU-seconds used between the snapshots, by group (processes that ended in between
+    are not counted)."""
+    used: dict[str, float] = {}
+    for pid, (group, t) in after.items():
+        used[group] = used.get(group, 0.0) + t - before.get(pid, (group, 0.0))[1]
+    return used
 
 
 # ----------------------------------------------------------------------------------- rounds
 
 
-async def run_round(n: int, root: Path, timeout_s: float) -> Round:
+async def run_round(n: int, root: Path, timeout_s: float, mode: str = "user") -> Round:
     from playwright.async_api import async_playwright
 
     users = [f"u{n:02d}-{i + 1:02d}" for i in range(n)]
     t = time.monotonic()
-    hub = start_hub(root, more_authors=tuple(users))
+    hub = start_hub(root, more_authors=tuple(users), mode=mode)
     print(f"  N={n}: hub answered after {time.monotonic() - t:.1f} s", flush=True)
     try:
         async with async_playwright() as p:
@@ -237,12 +314,14 @@ async def run_round(n: int, root: Path, timeout_s: float) -> Round:
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
             )
             try:
+                before = cpu_snapshot(hub)
                 start = time.perf_counter()
                 visits = await asyncio.gather(
                     *(visit(browser, hub, u, start, timeout_s) for u in users)
                 )
+                cpu = cpu_used(before, cpu_snapshot(hub))
                 hub.note_processes()
-                memory, own = measure_memory(hub)
+                memory, own, service = measure_memory(hub)
                 for v in visits:
                     ctx = getattr(v, "context", None)
                     if ctx is not None:
@@ -251,7 +330,9 @@ async def run_round(n: int, root: Path, timeout_s: float) -> Round:
                 await browser.close()
     finally:
         stop_hub(hub)
-    return Round(n, list(visits), memory, own)
+    if mode == "service" and service is None:
+        raise RuntimeError("the workbook service's process was not found under the hub")
+    return Round(n, list(visits), memory, own, service, cpu)
 
 
 def med(xs: list[float]) -> float:
@@ -263,14 +344,17 @@ def describe(r: Round) -> str:
     page = [v.question - v.at_server for v in r.visits if v.rendered]
     ok = sum(v.rendered for v in r.visits)
     nan = float("nan")
+    cpu = ", ".join(f"{g} {r.cpu.get(g, 0.0):.0f}" for g in ("servers", "hub", "browser"))
     return (
         f"N={r.n:<3} question 1: median {med(q):6.1f} s, worst {max(q, default=nan):6.1f} s"
-        f"  (reached own server: median {med(s):5.1f} s; page: median {med(page):5.1f} s, worst "
-        f"{max(page, default=nan):5.1f} s)  rendered {ok} of {r.n}"
+        f"  (reached the server: median {med(s):5.1f} s; page: median {med(page):5.1f} s, worst "
+        f"{max(page, default=nan):5.1f} s)  rendered {ok} of {r.n}; CPU-seconds: {cpu}"
     )
 
 
 def per_user(r: Round) -> tuple[float, float, float]:
+    if r.service is not None:  # the shared server, shared by the round's users
+        return r.service.pss / r.n / MIB, r.service.uss / r.n / MIB, r.service.rss / r.n / MIB
     mems = list(r.memory.values())
     return (
         med([m.pss / MIB for m in mems]),
@@ -292,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--single-rounds", type=int, default=3, help="rounds of N = 1 (default 3)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds allowed per user")
     ap.add_argument("--keep", action="store_true", help="keep the hubs' folders and logs")
+    ap.add_argument(
+        "--mode",
+        choices=("user", "service"),
+        default="user",
+        help="user: a server each (default); service: one shared server, a hub service",
+    )
     args = ap.parse_args(argv)
     if not CHROMIUM.exists():
         print(f"Error: Chromium not found at {CHROMIUM} (set WORKBOOK_CHROMIUM)", file=sys.stderr)
@@ -314,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in args.users:
             for i in range(args.single_rounds if n == 1 else 1):
-                r = asyncio.run(run_round(n, tmp / f"n{n:02d}-{i + 1}", args.timeout))
+                r = asyncio.run(run_round(n, tmp / f"n{n:02d}-{i + 1}", args.timeout, args.mode))
                 rounds.append(r)
                 print("  " + describe(r), flush=True)
                 for v in r.visits:
@@ -328,9 +418,14 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     print()
+    service = args.mode == "service"
     print(
         "Time from logging in (all users at the same moment) until question 1 is visible in "
-        "Chromium; a fresh hub each round, so every user's server starts from cold:"
+        + (
+            "Chromium; one shared server (a hub service), started with a fresh hub each round:"
+            if service
+            else "Chromium; a fresh hub each round, so every user's server starts from cold:"
+        )
     )
     singles = [t for r in rounds if r.n == 1 for t in r.times()]
     base = med(singles)
@@ -346,24 +441,48 @@ def main(argv: list[str] | None = None) -> int:
         ok = sum(v.rendered for r in rs for v in r.visits)
         total = sum(r.n for r in rs)
         pss, uss, rss = (med([per_user(r)[i] for r in rs]) for i in range(3))
-        kernels = sorted({m.kernels for r in rs for m in r.memory.values()})
+        kernels = sorted(
+            {r.service.kernels for r in rs if r.service}
+            | {m.kernels for r in rs for m in r.memory.values()}
+        )
         worst = max(q, default=float("nan"))
         print(
             f"  {n:>3}  {med(q):7.1f}s  {worst:7.1f}s  {worst / base:8.2f}x  {ok:>3} of {total:<3}"
             f" {pss:7.0f} MiB {uss:7.0f} MiB {rss:7.0f} MiB  {kernels}"
         )
-    print(
-        "  (per user: the median over users of their server plus its kernels, one Explore page "
-        "open; N = 1 is the median of its rounds)"
-    )
     biggest = max(rounds, key=lambda r: r.n)
-    pss_user = per_user(biggest)[0]
     own = biggest.hub_memory.pss / MIB
-    print(
-        f"Hub, proxy and idle culler: {own:.0f} MiB PSS. A team of {TEAM} with a page open each: "
-        f"about {own + TEAM * pss_user:.0f} MiB ({TEAM} x {pss_user:.0f} MiB + {own:.0f} MiB), "
-        "plus the operating system and headroom."
-    )
+    if service:
+        print(
+            "  (per user: the whole shared server, with its zygote and every kernel, preheated "
+            "ones included, divided by N, one Explore page open each; kernels: how many; N = 1 "
+            "is the median of its rounds)"
+        )
+        smallest = min(rounds, key=lambda r: r.n)
+        whole = biggest.service.pss / MIB  # type: ignore[union-attr]
+        extra = (
+            (whole - smallest.service.pss / MIB) / (biggest.n - smallest.n)  # type: ignore[union-attr]
+            if biggest.n > smallest.n
+            else float("nan")
+        )
+        team = own + whole + (TEAM - biggest.n) * extra
+        print(
+            f"Hub, proxy and idle culler: {own:.0f} MiB PSS; the shared server with {biggest.n} "
+            f"pages open: {whole:.0f} MiB; each page added about {extra:.0f} MiB (N = "
+            f"{smallest.n} to {biggest.n}). A team of {TEAM} with a page open each: about "
+            f"{team:.0f} MiB ({team / TEAM:.0f} MiB each), plus the operating system and headroom."
+        )
+    else:
+        print(
+            "  (per user: the median over users of their server plus its kernels, one Explore "
+            "page open; N = 1 is the median of its rounds)"
+        )
+        pss_user = per_user(biggest)[0]
+        print(
+            f"Hub, proxy and idle culler: {own:.0f} MiB PSS. A team of {TEAM} with a page open "
+            f"each: about {own + TEAM * pss_user:.0f} MiB ({TEAM} x {pss_user:.0f} MiB + "
+            f"{own:.0f} MiB), plus the operating system and headroom."
+        )
 
     checks = []
     if 20 in by_n:
@@ -378,12 +497,14 @@ def main(argv: list[str] | None = None) -> int:
         print("(no N = 20 round: the time target is not checked)")
     every = all(v.rendered for r in rounds for v in r.visits)
     checks.append(("every page rendered", every))
-    worst_pss = max((m.pss / MIB for r in rounds for m in r.memory.values()), default=0.0)
+    if service:
+        worst_pss = per_user(biggest)[0]
+        text = f"with {biggest.n} users: {worst_pss:.0f} MiB PSS each, shared server included"
+    else:
+        worst_pss = max((m.pss / MIB for r in rounds for m in r.memory.values()), default=0.0)
+        text = f"largest {worst_pss:.0f}"
     checks.append(
-        (
-            f"memory per user at most {TARGET_MIB:g} MiB PSS (largest {worst_pss:.0f})",
-            worst_pss <= TARGET_MIB,
-        )
+        (f"memory per user at most {TARGET_MIB:g} MiB PSS ({text})", worst_pss <= TARGET_MIB)
     )
     for text, ok in checks:
         print(f"  {'met   ' if ok else 'MISSED'}  {text}")

@@ -50,6 +50,7 @@ class Hub:
     store: Store
     process: subprocess.Popen  # try_hub.py, which runs jupyterhub as its child
     output: Path  # try_hub.py's own output
+    mode: str = "user"  # "user": a server each; "service": one shared workbook service
     seen: dict[int, str] = field(default_factory=dict)  # pid -> command line, every process seen
 
     @property
@@ -67,6 +68,13 @@ class Hub:
 
         tail = f"?{urlencode(query)}" if query else ""
         return self.url(f"/user/{user}/voila/render/{page}{tail}")
+
+    def service_url(self, page: str, **query: str) -> str:
+        """A Voilà page on the shared workbook service (``mode="service"``)."""
+        from urllib.parse import urlencode
+
+        tail = f"?{urlencode(query)}" if query else ""
+        return self.url(f"/services/workbook/voila/render/{page}{tail}")
 
     def note_processes(self) -> None:
         """Remember the hub's processes (proxy, culler, users' servers, kernels) so that
@@ -104,10 +112,12 @@ def require_hub() -> None:
         pytest.skip(message)
 
 
-def start_hub(root: Path, more_authors: tuple[str, ...] = ()) -> Hub:
+def start_hub(root: Path, more_authors: tuple[str, ...] = (), mode: str = "user") -> Hub:
     """A hub on free loopback ports with its state and workspace under ``root``. Ready once
-    try_hub.py has printed its ready line (it prints it when /hub/health answers).
-    ``more_authors``: more users in the authors group and the demo project (benchmarks)."""
+    try_hub.py has printed its ready line (it prints it when /hub/health answers, and in
+    service mode the shared server too). ``more_authors``: more users in the authors group
+    and the demo project (benchmarks). ``mode``: "user" (a server each) or "service" (one
+    shared workbook server, a hub service)."""
     require_hub()
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -127,13 +137,22 @@ def start_hub(root: Path, more_authors: tuple[str, ...] = ()) -> Hub:
         f"--hub-api-port={free_port()}",
         f"--proxy-api-port={free_port()}",
         f"--more-authors={','.join(more_authors)}",
+        f"--mode={mode}",
+        f"--service-port={free_port()}",
     ]
     with output.open("w") as fh:
         proc = subprocess.Popen(
             argv, stdout=fh, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     hub = Hub(
-        f"http://127.0.0.1:{port}", password, state, workspace, Store(workspace), proc, output
+        f"http://127.0.0.1:{port}",
+        password,
+        state,
+        workspace,
+        Store(workspace),
+        proc,
+        output,
+        mode,
     )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -215,11 +234,13 @@ def hub(tmp_path_factory) -> Iterator[Hub]:
 
 def login(page, hub: Hub, user: str) -> None:
     """Log ``page``'s browser context in as ``user`` through the hub's login form. The hub
-    then starts the user's server (if it is not running) and sends the browser to it."""
+    then starts the user's server (if it is not running) and sends the browser to it; in
+    service mode, to the shared server's start page (through its OAuth login)."""
     page.goto(hub.url("/hub/login"))
     page.get_by_label("Username:").fill(user)
     page.get_by_label("Password:").fill(hub.password)
     page.get_by_role("button", name="Sign in").click()
     # The login form posts, the hub redirects to its spawn page, then to the user's server.
-    page.wait_for_url(re.compile(rf"^{re.escape(hub.url(f'/user/{user}/'))}"), timeout=120_000)
+    landing = "/services/workbook/voila/" if hub.mode == "service" else f"/user/{user}/"
+    page.wait_for_url(re.compile(rf"^{re.escape(hub.url(landing))}"), timeout=120_000)
     hub.note_processes()

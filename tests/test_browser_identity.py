@@ -108,6 +108,7 @@ def test_a_crafted_sign_off_from_an_authors_page_is_refused_by_the_core(proxied,
             proxied.base_url,
             [kernel_id(page)],
             cookies(page),
+            {"X-Forwarded-User": "alice"},  # the proxy adds it to every request
             description="Record sign-off of the Explore phase",
         )
         try:
@@ -174,3 +175,36 @@ def test_a_viewer_reads_the_phase_with_every_field_disabled(proxied, browser):
         _axe(page, "01-explore-viewer")
     finally:
         ctx.close()
+
+
+def test_behind_the_proxy_a_pages_kernel_answers_only_its_owner(proxied, browser):
+    """Everyone behind the proxy shares the server's token; the kernel of alice's page must
+    not take bob's widget messages (he would act in her name), nor show in his list."""
+    import websockets
+
+    from tests.widget_messages import KernelSocket
+
+    ctx = signed_in(browser, "alice")
+    page = ctx.new_page()
+    try:
+        open_app(page, proxied.url("04-review.ipynb", project="demo"), ready=".ew-review")
+        alices = kernel_id(page)
+        jar = cookies(page)
+        with pytest.raises(websockets.InvalidStatus, match="403"):
+            KernelSocket(proxied.base_url, alices, jar, {"X-Forwarded-User": "bob"})
+        with pytest.raises(websockets.InvalidStatus, match="403"):
+            KernelSocket(proxied.base_url, alices, jar)  # no proxy header at all
+        KernelSocket(proxied.base_url, alices, jar, {"X-Forwarded-User": "alice"}).close()
+        listed = {name: [k["id"] for k in _kernels(proxied, name)] for name in ("alice", "bob")}
+        assert alices in listed["alice"]
+        assert alices not in listed["bob"]
+    finally:
+        ctx.close()
+
+
+def _kernels(server: Server, user: str) -> list[dict]:
+    import json
+
+    status, body = server.get("/api/kernels", headers={"X-Forwarded-User": user})
+    assert status == 200, (status, body[:200])
+    return json.loads(body)

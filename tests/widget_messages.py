@@ -19,7 +19,13 @@ from urllib.parse import quote, urlsplit
 class KernelSocket:
     """One kernel's ``/api/kernels/<id>/channels`` websocket."""
 
-    def __init__(self, base_url: str, kernel_id: str, cookies: dict[str, str]) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        kernel_id: str,
+        cookies: dict[str, str],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         from websockets.sync.client import connect
 
         parts = urlsplit(base_url)
@@ -32,7 +38,7 @@ class KernelSocket:
         header = "; ".join(f"{k}={v}" for k, v in cookies.items())
         self.ws = connect(  # entered at once: closed by close()
             url,
-            additional_headers={"Cookie": header},
+            additional_headers={"Cookie": header, **(headers or {})},
             origin=f"{parts.scheme}://{parts.netloc}",
             max_size=2**26,
             open_timeout=30,
@@ -128,11 +134,15 @@ def find(states: dict[str, dict[str, Any]], **match: Any) -> str:
 
 
 def page_kernel(
-    base_url: str, kernel_ids: list[str], cookies: dict[str, str], **match: Any
+    base_url: str,
+    kernel_ids: list[str],
+    cookies: dict[str, str],
+    headers: dict[str, str] | None = None,
+    **match: Any,
 ) -> tuple[KernelSocket, dict[str, dict[str, Any]]]:
     """The socket of the kernel holding a widget with ``match`` (the page's kernel)."""
     for kernel_id in kernel_ids:
-        sock = KernelSocket(base_url, kernel_id, cookies)
+        sock = KernelSocket(base_url, kernel_id, cookies, headers)
         states = sock.widget_states()
         if any(all(s.get(k) == v for k, v in match.items()) for s in states.values()):
             return sock, states

@@ -362,6 +362,13 @@ def members(
     default=None,
     help="Folder of notebooks to serve (default: the repository's notebooks/).",
 )
+@click.option(
+    "--hub-service",
+    is_flag=True,
+    help="Run as a JupyterHub managed service: one server for the whole team, behind the "
+    "hub's login (address, path and login come from the hub; see "
+    "deploy/jupyterhub/jupyterhub_config.py, WORKBOOK_HUB_MODE=service).",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -372,6 +379,7 @@ def serve(
     project: str,
     trust_user_header: str | None,
     notebooks: Path | None,
+    hub_service: bool,
 ) -> None:
     """Serve the workbook app with Voilà (no code, no tracebacks).
 
@@ -379,6 +387,17 @@ def serve(
     that is taken is an error."""
     from workbook.serve import voila_command
 
+    if hub_service:
+        given = [
+            f"--{name}"
+            for name in ("port", "host")
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        ]
+        if given:
+            raise WorkbookError(
+                f"--hub-service takes no {' or '.join(given)}: the service listens where the "
+                'hub\'s configuration says (its "url")'
+            )
     cmd, env, cwd, _url = voila_command(
         workspace=ctx.obj["workspace"],
         port=port,
@@ -388,6 +407,7 @@ def serve(
         notebooks=notebooks,
         allow_hosts=allow_hosts,
         trust_user_header=trust_user_header,
+        hub_service=hub_service,
     )
     sys.stdout.flush()
     os.chdir(cwd)

@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -151,13 +151,35 @@ def voila_command(
     notebooks: Path | None = None,
     allow_hosts: Iterable[str] = (),
     trust_user_header: str | None = None,
+    hub_service: bool = False,
 ) -> tuple[list[str], dict[str, str], Path, str]:
     """(argv, environment, working folder, start URL) for serving the app.
 
     Without ``token`` one is generated. Listening on anything but loopback needs the
     operator's own ``token`` and at least one ``allow_hosts`` name. ``trust_user_header``
     names the header an authenticating reverse proxy sets to the signed-in user: only then
-    is it believed (see :mod:`workbook.server_identity`)."""
+    is it believed (see :mod:`workbook.server_identity`). ``hub_service``: run as a
+    JupyterHub managed service (see :func:`hub_service_settings`), where the hub's login
+    replaces the token and the address and path come from the hub."""
+    if hub_service:
+        if token is not None:
+            raise WorkbookError(
+                "--hub-service takes no --token (and WORKBOOK_TOKEN must not be set): people "
+                "log in through JupyterHub"
+            )
+        if trust_user_header is not None:
+            raise WorkbookError(
+                "--hub-service and --trust-user-header cannot be combined: the hub's login "
+                "names each person"
+            )
+        host, port, base_url, public = hub_service_settings(os.environ)
+        allow_hosts = [*allow_hosts, *public]
+        if not allow_hosts:
+            raise WorkbookError(
+                "--hub-service needs the hub's public address, as people's browsers show it: "
+                "pass --allow-host NAME[:PORT] (e.g. workbook.example.gov.uk) or set the hub's "
+                "public_url (requests to any other name are refused)"
+            )
     notebooks = (notebooks or REPO / "notebooks").resolve()
     config_dir = REPO
     template_root = REPO / "share" / "jupyter"
@@ -174,7 +196,7 @@ def voila_command(
                 "browser's address bar shows it, e.g. workbook.example.gov.uk or 10.0.0.5:8866"
             )
     loopback = is_loopback(host)
-    if not loopback and not token:
+    if not loopback and not token and not hub_service:
         raise WorkbookError(
             f"refusing to listen on {host!r} without authentication: anyone who can reach it "
             "could read and change the answers. Pass --token (or set WORKBOOK_TOKEN), or use "
@@ -209,11 +231,15 @@ def voila_command(
     else:
         name, entry_port = split_host(allow_hosts[0])  # type: ignore[misc]
         shown = _netloc(name, entry_port or port)
-    token = token or secrets.token_hex(24)
-    url = (
-        f"http://{shown}/{START_PAGE}?project={quote(project, safe='')}"
-        f"&token={quote(token, safe='')}"
-    )
+    if hub_service:
+        token = None
+        url = f"{base_url}{START_PAGE}?project={quote(project, safe='')} (through the hub)"
+    else:
+        token = token or secrets.token_hex(24)
+        url = (
+            f"http://{shown}/{START_PAGE}?project={quote(project, safe='')}"
+            f"&token={quote(token, safe='')}"
+        )
     env[SETTINGS_ENV] = json.dumps(
         {
             "port": port,
@@ -222,6 +248,7 @@ def voila_command(
             "allow_hosts": allow_hosts,
             "url": url,
             "trust_user_header": trust_user_header,
+            "hub_service": hub_service,
         }
     )
     argv = [
@@ -233,4 +260,55 @@ def voila_command(
         f"--Voila.ip={host}",
         "--no-browser",
     ]
+    if hub_service:
+        argv.append(f"--Voila.base_url={base_url}")
     return argv, env, config_dir, url
+
+
+_HUB_SERVICE_ENV = (
+    "JUPYTERHUB_API_TOKEN",
+    "JUPYTERHUB_API_URL",
+    "JUPYTERHUB_CLIENT_ID",
+    "JUPYTERHUB_SERVICE_URL",
+    "JUPYTERHUB_SERVICE_PREFIX",
+)
+
+
+def hub_service_settings(environ: Mapping[str, str]) -> tuple[str, int, str, list[str]]:
+    """(host, port, base URL, public host names) of a JupyterHub managed service, from the
+    environment the hub gives it. The service listens on loopback only: people reach it
+    through the hub's proxy, at the hub's address."""
+    missing = [name for name in _HUB_SERVICE_ENV if not environ.get(name)]
+    if missing:
+        raise WorkbookError(
+            f"--hub-service: {', '.join(missing)} not set; JupyterHub sets them when it starts "
+            "this command as a managed service (see deploy/jupyterhub/jupyterhub_config.py, "
+            "WORKBOOK_HUB_MODE=service)"
+        )
+    service_url = environ["JUPYTERHUB_SERVICE_URL"]
+    try:
+        parts = urlsplit(service_url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        host, port = "", None
+    if parts.scheme != "http" or not port or not is_loopback(host):
+        raise WorkbookError(
+            f"--hub-service: JUPYTERHUB_SERVICE_URL {service_url!r} must be http:// on a "
+            'loopback address with a port, e.g. http://127.0.0.1:8870 (the service\'s "url" '
+            "in the hub's configuration)"
+        )
+    base_url = environ["JUPYTERHUB_SERVICE_PREFIX"]
+    if not base_url.startswith("/") or not base_url.endswith("/"):
+        raise WorkbookError(
+            f"--hub-service: JUPYTERHUB_SERVICE_PREFIX {base_url!r} must start and end with /"
+        )
+    public = []
+    public_url = environ.get("JUPYTERHUB_PUBLIC_URL", "")
+    if public_url:
+        try:
+            netloc = urlsplit(public_url).netloc
+        except ValueError:
+            netloc = ""
+        if netloc and split_host(netloc) is not None:
+            public.append(netloc)
+    return host, port, base_url, public

@@ -2,10 +2,23 @@
 #
 #   jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
 #
-# Every user who logs in gets their own Jupyter server (started by the hub, as their own
-# unix user) with the Voilà pages of the app. All those servers read and write ONE shared
-# workspace folder, outside home directories, through the app's store (file lock, atomic
-# replace, revisions and merge), so a team works on the same projects.
+# Two ways to serve the pages (WORKBOOK_HUB_MODE):
+#
+#   service  ONE shared `workbook serve --hub-service` for the whole team, run
+#            by the hub as a managed service at /services/workbook/, behind the hub's login
+#            (OAuth). Each open page has its own kernel, forked from a preloaded one,
+#            which answers only the person whose page it is, and every page request
+#            carries the hub user who opened it. About a quarter of the memory per person
+#            of a server each, and no server to start at login (see "How many people one
+#            machine serves" in the README).
+#            Members of WORKBOOK_HUB_LAB_GROUPS can still start their own server with
+#            JupyterLab (at /hub/home); nobody else gets one.
+#   user     (the default) every user who logs in gets their own Jupyter server (started
+#            by the hub, as their own unix user) with the Voilà pages of the app.
+#
+# Either way, ONE shared workspace folder, outside home directories, is read and written
+# through the app's store (file lock, atomic replace, revisions and merge), so a team works
+# on the same projects.
 #
 # Everything that differs between machines is read from environment variables, so the same
 # file serves a real deployment and `make hub` (WORKBOOK_HUB_TRY=1, see below):
@@ -30,6 +43,15 @@
 #   WORKBOOK_HUB_LAB_GROUPS  hub groups whose members also get JupyterLab and a terminal;
 #                            default "admins". Everyone else gets the Voilà pages only.
 #   WORKBOOK_HUB_CULL_SECONDS  stop a server idle this long; default 3600, 0: never
+#   WORKBOOK_HUB_MODE        user (default) or service: see above
+#   WORKBOOK_HUB_SERVICE_PORT  service mode: the shared server's port, on 127.0.0.1 only;
+#                            default 8870
+#   WORKBOOK_HUB_SERVICE_USER  service mode: the unix account the shared server runs as
+#                            (it must be able to write the workspace); needed when the hub
+#                            runs as root, so that the pages' kernels never run as root
+#   WORKBOOK_HUB_PUBLIC_URL  the address people use, e.g. https://workbook.example.gov.uk
+#                            (service mode: the shared server answers only to that name and
+#                            the hub's own address); default http://IP:PORT
 #   WORKBOOK_HUB_TRY         1: the trying-out hub of `make hub` and the tests (below)
 #   WORKBOOK_HUB_PASSWORD    with WORKBOOK_HUB_TRY: the shared password of the test users
 #   WORKBOOK_HUB_TRY_AUTHORS with WORKBOOK_HUB_TRY: more users in the authors group,
@@ -46,6 +68,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 
@@ -68,6 +91,12 @@ PORT = int(_env("WORKBOOK_HUB_PORT", "8000"))
 LAB_GROUPS = set(_names("WORKBOOK_HUB_LAB_GROUPS", "admins"))
 CULL_SECONDS = int(_env("WORKBOOK_HUB_CULL_SECONDS", "3600"))
 START_PAGE = "/voila/render/00-start.ipynb"
+MODE = _env("WORKBOOK_HUB_MODE", "user")
+if MODE not in ("service", "user"):
+    sys.exit(f"Error: WORKBOOK_HUB_MODE={MODE!r}: use service (one shared server) or user")
+SERVICE = "workbook"
+SERVICE_PORT = int(_env("WORKBOOK_HUB_SERVICE_PORT", "8870"))
+PUBLIC_URL = _env("WORKBOOK_HUB_PUBLIC_URL")
 
 for path, what in ((NOTEBOOKS / "00-start.ipynb", "the app's pages"), (REPO / "voila.json", "")):
     if not path.is_file():
@@ -83,6 +112,8 @@ STATE.mkdir(parents=True, exist_ok=True)
 # login cookies must never cross the network in clear text. To terminate TLS here instead,
 # set c.JupyterHub.ssl_cert and c.JupyterHub.ssl_key and listen on the machine's address.
 c.JupyterHub.bind_url = f"http://{IP}:{PORT}"
+if PUBLIC_URL:
+    c.JupyterHub.public_url = PUBLIC_URL
 # The hub's own API and the proxy's API stay on loopback: only the hub, the proxy and the
 # users' servers (all on this machine) talk to them.
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{_env('WORKBOOK_HUB_API_PORT', '8081')}"
@@ -219,6 +250,13 @@ def _server_args(groups):
 
 def _pre_spawn_hook(spawner):
     groups = [g.name for g in spawner.user.groups]
+    if MODE == "service" and not LAB_GROUPS & set(groups):
+        # Service mode: the pages are the shared service's; a server of one's own is for
+        # the JupyterLab groups only.
+        raise ValueError(
+            f"The workbook's pages are at /services/{SERVICE}/{START_PAGE.lstrip('/')}; "
+            "a server of your own (JupyterLab) is for the groups " + ", ".join(sorted(LAB_GROUPS))
+        )
     spawner.args = _server_args(groups)
     # Without JupyterLab, the server also takes widget messages only and refuses to write
     # files or start kernels through its API (workbook.hub_extension): no code of the
@@ -233,6 +271,51 @@ def _pre_spawn_hook(spawner):
 
 c.Spawner.pre_spawn_hook = _pre_spawn_hook
 
+# ------------------------------------------------------------- the shared server (service)
+_services = []
+_roles = []
+if MODE == "service":
+    _public = PUBLIC_URL or f"http://{'127.0.0.1' if IP in ('', '0.0.0.0') else IP}:{PORT}"
+    _public_host = urlsplit(_public).netloc
+    _service_user = _env("WORKBOOK_HUB_SERVICE_USER")
+    if os.getuid() == 0 and not _service_user and not TRY:
+        sys.exit(
+            "Error: WORKBOOK_HUB_SERVICE_USER is not set: the hub runs as root, and the shared "
+            "server and its pages' kernels must not; create a system account that can write "
+            "the workspace and name it there"
+        )
+    _service = {
+        "name": SERVICE,
+        "url": f"http://127.0.0.1:{SERVICE_PORT}",
+        # The same umask as the users' servers (see above): files it creates in the
+        # workspace stay writable by the group.
+        "command": [
+            "/bin/sh",
+            "-c",
+            'umask 0007 && exec "$@"',
+            "sh",
+            sys.executable,
+            "-m",
+            "workbook",
+            "serve",
+            "--hub-service",
+            f"--allow-host={_public_host}",
+        ],
+        # `workbook serve` finds the template and the repository's voila.json (Voilà,
+        # kernel and culling settings) itself, as for one person.
+        "environment": {"WORKBOOK_WORKSPACE": str(WORKSPACE)},
+        # Logging in to the pages asks nothing more: the hub's login is enough.
+        "oauth_no_confirm": True,
+    }
+    if _service_user:
+        _service["user"] = _service_user
+    _services.append(_service)
+    # Everyone may use the service, besides what JupyterHub's default 'user' role gives
+    # ('self': their own account and server).
+    _roles.append({"name": "user", "scopes": ["self", f"access:services!service={SERVICE}"]})
+    # After logging in: the start page on the shared server.
+    c.JupyterHub.default_url = f"/services/{SERVICE}{START_PAGE}"
+
 # ----------------------------------------------------------------------- idle culling
 # jupyterhub-idle-culler (pip install 'ethics-workbook[hub]') stops servers nobody has
 # used for CULL_SECONDS, so 50 people's servers do not hold memory all night. Their work is
@@ -244,7 +327,7 @@ if CULL_SECONDS > 0 and not importlib.util.find_spec("jupyterhub_idle_culler"):
         file=sys.stderr,
     )
 elif CULL_SECONDS > 0:
-    c.JupyterHub.services = [
+    _services += [
         {
             "name": "idle-culler",
             "command": [
@@ -256,7 +339,7 @@ elif CULL_SECONDS > 0:
             ],
         }
     ]
-    c.JupyterHub.load_roles = [
+    _roles += [
         {
             "name": "idle-culler",
             "description": "Stop idle servers",
@@ -264,3 +347,8 @@ elif CULL_SECONDS > 0:
             "services": ["idle-culler"],
         }
     ]
+
+if _services:
+    c.JupyterHub.services = _services
+if _roles:
+    c.JupyterHub.load_roles = _roles

@@ -4,10 +4,13 @@
 
 It runs JupyterHub with ``deploy/jupyterhub/jupyterhub_config.py`` in its trying-out mode
 (``WORKBOOK_HUB_TRY=1``): the users alice (group authors), bob (reviewers), carol (viewers)
-and dana (admins) log in with one shared password, and every user's server runs as the unix
-user who started it (SimpleLocalProcessSpawner: no separation between users, so only for
-trying). Everything it keeps is under the state folder (default ``.hub``): the hub's
-database and cookie secret, the password, the users' home folders, the log
+and dana (admins) log in with one shared password. ``--mode user`` (the default): a server for
+each user; ``--mode service`` (``make hub HUB_MODE=service``): one shared server for
+everyone, a JupyterHub service at ``/services/workbook/``. Every server runs as the
+unix user who started the hub (SimpleLocalProcessSpawner and an unnamed service account: no
+separation between users, so only for trying). Everything it keeps is under the state
+folder (default ``.hub``): the hub's database and cookie secret, the password, the users'
+home folders, the log
 (``jupyterhub.log``) and the shared workspace (``workspace``, with the demo project and a
 ``roles.yaml`` copied from ``deploy/jupyterhub/roles.yaml`` when it has none).
 
@@ -142,6 +145,26 @@ def wait_until_ready(proc: subprocess.Popen, port: int, log: Path, timeout: floa
     fail(f"JupyterHub did not answer within {timeout:.0f} s (log: {log})")
 
 
+def wait_for_service(proc: subprocess.Popen, port: int, log: Path, timeout: float) -> None:
+    """Until the shared server answers (with anything: it sends strangers to the login)."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/services/workbook/"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+            fail(f"JupyterHub stopped while its workbook service started (log: {log}):\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except urllib.error.HTTPError:
+            return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.3)
+    proc.terminate()
+    fail(f"the workbook service did not answer within {timeout:.0f} s (log: {log})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--port", type=int, default=8000, help="where to log in (default 8000)")
@@ -150,6 +173,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hub-api-port", type=int, help="hub's internal API (default: a free one)")
     ap.add_argument("--proxy-api-port", type=int, help="proxy's API (default: a free one)")
     ap.add_argument("--cull-seconds", type=int, default=3600, help="idle servers stop after")
+    ap.add_argument(
+        "--mode",
+        choices=("service", "user"),
+        default="user",
+        help="user: a server each (default); service: one shared server for everyone",
+    )
+    ap.add_argument("--service-port", type=int, help="the shared server's (default: a free one)")
     ap.add_argument(
         "--more-authors",
         default="",
@@ -173,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     proxy_api = args.proxy_api_port or free_port()
     check_port(hub_api, "the hub's API", "--hub-api-port")
     check_port(proxy_api, "the proxy's API", "--proxy-api-port")
+    service_port = args.service_port or free_port()
+    if args.mode == "service":
+        check_port(service_port, "the shared workbook server", "--service-port")
 
     state = args.state.resolve()
     state.mkdir(parents=True, exist_ok=True)
@@ -196,7 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         "WORKBOOK_HUB_PROXY": str(proxy),
         "WORKBOOK_HUB_CULL_SECONDS": str(args.cull_seconds),
         "WORKBOOK_HUB_TRY_AUTHORS": ",".join(more),
+        "WORKBOOK_HUB_MODE": args.mode,
+        "WORKBOOK_HUB_SERVICE_PORT": str(service_port),
     }
+    env.pop("WORKBOOK_HUB_PUBLIC_URL", None)
+    env.pop("WORKBOOK_HUB_SERVICE_USER", None)
     env.pop("JUPYTERHUB_API_TOKEN", None)
     log = state / "jupyterhub.log"
     print(f"Starting JupyterHub (log: {log}) ...", flush=True)
@@ -219,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     wait_until_ready(hub, args.port, log, timeout=120)
+    if args.mode == "service":
+        wait_for_service(hub, service_port, log, timeout=120)
     users = ", ".join(f"{name} ({role}, group {group})" for name, group, role in USERS)
     print(
         f"\n{READY_LINE}http://127.0.0.1:{args.port}/hub/login\n"
@@ -226,10 +265,15 @@ def main(argv: list[str] | None = None) -> int:
         f"  with the password: {password}\n"
         f"  (kept in {state / 'password'}). Everyone lands on the start page; the demo "
         f"project is {PROJECT!r}.\n"
-        f"  Every user's server runs as you ({pwd.getpwuid(os.getuid()).pw_name}): fine "
-        "for trying, no separation between users, never for a team (see 'Deploy for a team' "
-        "in the README).\n"
-        f"  Shared workspace: {workspace}\n"
+        + (
+            "  One shared server for everyone (a hub service at /services/workbook/); it runs "
+            f"as you ({pwd.getpwuid(os.getuid()).pw_name}).\n"
+            if args.mode == "service"
+            else f"  Every user's server runs as you ({pwd.getpwuid(os.getuid()).pw_name}): fine "
+            "for trying, no separation between users, never for a team (see 'Deploy for a "
+            "team' in the README).\n"
+        )
+        + f"  Shared workspace: {workspace}\n"
         "  Ctrl+C stops the hub and every user's server.",
         flush=True,
     )
