@@ -53,9 +53,15 @@ def test_phase_notebook_title_matches_the_bank(name):
 
 @pytest.fixture(scope="module")
 def notebook_workspace(tmp_path_factory):
-    """A workspace with the demo project, for executing the notebooks."""
+    """A workspace with the demo project, for executing the notebooks as a hub user would in
+    JupyterLab (``JUPYTERHUB_USER``): with a roles.yaml and the user a member of the demo."""
+    from workbook.members import set_members
+
     workspace = tmp_path_factory.mktemp("nb") / "workspace"
-    create_demo(Store(workspace), project_id="demo", user="setup")
+    store = Store(workspace)
+    create_demo(store, project_id="demo", user="setup")
+    set_members(store, "demo", ["notebook-test"], user="setup")
+    (workspace / "roles.yaml").write_text("users:\n  notebook-test: [author, reviewer]\n")
     return workspace
 
 
@@ -68,6 +74,7 @@ def _widget_texts(nb: nbformat.NotebookNode) -> str:
 def test_executed_phase_notebook_renders_every_question(name, notebook_workspace, monkeypatch):
     monkeypatch.setenv("WORKBOOK_WORKSPACE", str(notebook_workspace))
     monkeypatch.setenv("JUPYTERHUB_USER", "notebook-test")
+    monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
     monkeypatch.delenv("QUERY_STRING", raising=False)
     nb = _read(name)
     NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
@@ -89,6 +96,7 @@ def test_executed_phase_notebook_renders_every_question(name, notebook_workspace
 def test_executed_start_notebook_lists_the_demo(notebook_workspace, monkeypatch):
     monkeypatch.setenv("WORKBOOK_WORKSPACE", str(notebook_workspace))
     monkeypatch.setenv("JUPYTERHUB_USER", "notebook-test")
+    monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
     nb = _read("00-start")
     NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     texts = _widget_texts(nb)
@@ -101,6 +109,7 @@ def test_executed_review_notebook_shows_every_question_with_comments(
 ):
     monkeypatch.setenv("WORKBOOK_WORKSPACE", str(notebook_workspace))
     monkeypatch.setenv("JUPYTERHUB_USER", "notebook-test")
+    monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
     monkeypatch.delenv("QUERY_STRING", raising=False)
     nb = _read("04-review")
     NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
