@@ -6,6 +6,7 @@ Run from the repository root:
     .venv/bin/python bench/hub_users.py --users 1 5     # only these
     .venv/bin/python bench/hub_users.py --keep          # keep the hubs' folders and logs
     .venv/bin/python bench/hub_users.py --mode service  # one shared server (a hub service)
+    .venv/bin/python bench/hub_users.py --client ws     # no browser: HTTP and the websocket
 
 Each round starts a fresh JupyterHub exactly as the tests do (``tests/hubs.py``, which runs
 ``deploy/jupyterhub/try_hub.py`` with ``deploy/jupyterhub/jupyterhub_config.py``) on free
@@ -24,6 +25,21 @@ taken in Chromium: from the start of step 1 until the heading "Question 1" is vi
 It is also split in two: until the browser reached the user's server (login and server
 start) and from there until question 1 (the page). Chromium runs on the same machine and
 takes part of its CPU; the split shows where the time goes.
+
+``--client ws`` does what the browser asks of the server without drawing anything, so that
+the machine's cores go to the hub, the servers and the kernels alone (as on a real service,
+where each person's browser runs on their own computer). After the same login, each user
+GETs the page with ``requests``, following the hub's redirects (in user mode it asks again
+every 0.2 s while the hub's spawn page waits for the server, as that page's script does),
+and reads the whole streamed HTML: Voilà runs the notebook while it streams. It takes the
+page's kernel id from the HTML, opens ``/api/kernels/<id>/channels`` with the login's
+cookies and ``_xsrf`` (``tests/widget_messages.py``'s ``KernelSocket``), sends
+``comm_info_request`` and then ``request_state`` for every widget at once, as the page's
+widget manager does. Question 1 is there when the state of the HTML widget holding its
+heading (``widgets/question.py``: ``<span class="ew-q-num">Question 1</span>``) has come.
+It prints, per round, when the page was reached, when the whole HTML was received, and when
+every widget's state was. The default stays ``--client chromium`` so that figures remain
+comparable with earlier runs.
 
 Then, with every page open, the memory of each user's server and its kernels is read from
 ``/proc/<pid>/smaps_rollup``: PSS (each shared page divided among the processes sharing
@@ -85,7 +101,9 @@ class Visit:
     user: str
     login: float = 0.0  # step 1 done (seconds from the common start)
     at_server: float = 0.0  # the browser reached /user/<name>/...
-    question: float = 0.0  # question 1 visible
+    question: float = 0.0  # question 1 visible (--client ws: its heading's state received)
+    html: float = 0.0  # --client ws: the whole streamed page received
+    states: float = 0.0  # --client ws: every widget's state received
     error: str = ""
 
     @property
@@ -196,6 +214,114 @@ async def visit(browser, hub: Hub, user: str, start: float, timeout_s: float) ->
     return v
 
 
+# ------------------------------------------------------------- the browser's part, undrawn
+
+Q1_HEADING = re.compile(r'class="ew-q-num">Question 1</span>')  # widgets/question.py's title
+KERNEL_ID = re.compile(r"kernel-?[iI]d[\"']?\s*[:=]\s*[\"']([0-9a-f-]{36})")
+
+
+def decode_frame(raw: bytes | str) -> dict:
+    """A kernel message from the server's websocket: text, or the binary framing Jupyter
+    Server uses for a message with buffers (count, offsets, JSON, buffers)."""
+    import json
+    import struct
+
+    if isinstance(raw, str):
+        return json.loads(raw)
+    (nbufs,) = struct.unpack("!I", raw[:4])
+    offsets = struct.unpack("!" + "I" * nbufs, raw[4 : 4 + 4 * nbufs])
+    end = offsets[1] if nbufs > 1 else len(raw)
+    return json.loads(raw[offsets[0] : end].decode())
+
+
+def cookies_for(session, url: str) -> dict[str, str]:
+    """The session's cookies a browser would send to ``url`` (the most specific path wins
+    when two share a name, as the hub's and the server's ``_xsrf`` do)."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path
+    out: dict[str, str] = {}
+    for c in sorted(session.cookies, key=lambda c: len(c.path or "/")):
+        if path.startswith(c.path or "/"):
+            out[c.name] = c.value
+    return out
+
+
+def ws_visit(hub: Hub, user: str, start: float, timeout_s: float) -> Visit:
+    """What the browser does on the server's side, without drawing: log in, read the whole
+    streamed page (Voilà runs the notebook while it streams), open the page's kernel
+    websocket with the login's cookies and ask for every widget's state, as the page's
+    widget manager does. Question 1 is there when its heading's state has come."""
+    from tests.widget_messages import KernelSocket
+
+    v = Visit(user)
+    deadline = time.monotonic() + timeout_s
+    try:
+        session = http_login(hub, user)
+        v.login = time.perf_counter() - start
+        if hub.mode == "service":
+            url, base = hub.service_url(PAGE, project=PROJECT), hub.url("/services/workbook/")
+        else:
+            url, base = hub.user_url(user, PAGE, project=PROJECT), hub.url(f"/user/{user}/")
+        at = base + "voila/render/"
+        while True:  # the hub's spawn page waits for the server: the browser's script does too
+            page = session.get(url, stream=True, timeout=timeout_s)
+            if page.url.startswith(at) and page.status_code == 200:
+                break
+            page.close()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still at {page.url.split('?')[0]} ({page.status_code})")
+            time.sleep(0.2)
+        v.at_server = time.perf_counter() - start
+        text = page.content.decode("utf-8", "replace")
+        v.html = time.perf_counter() - start
+        found = KERNEL_ID.search(text)
+        if not found:
+            raise RuntimeError("no kernel id in the page")
+        cookies = cookies_for(session, base + "api/kernels/")
+        sock = KernelSocket(
+            base, found.group(1), cookies, {"X-XSRFToken": cookies.get("_xsrf", "")}
+        )
+        v.socket = sock  # type: ignore[attr-defined]  (closed after the memory is read)
+        ask = sock.send("shell", "comm_info_request", {"target_name": "jupyter.widget"})
+        pending: set[str] = set()
+        asked = False
+        while not asked or pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{len(pending)} widget states not received")
+            msg = decode_frame(sock.ws.recv(timeout=left))
+            content = msg.get("content", {})
+            if (
+                msg.get("msg_type") == "comm_info_reply"
+                and msg["parent_header"].get("msg_id") == ask
+            ):
+                comms = list(content.get("comms", {}))  # in the order they were made
+                pending = set(comms)
+                for comm_id in comms:  # all at once, as the widget manager does
+                    sock.send(
+                        "shell",
+                        "comm_msg",
+                        {"comm_id": comm_id, "data": {"method": "request_state"}},
+                    )
+                asked = True
+            elif msg.get("msg_type") == "comm_msg" and content.get("comm_id") in pending:
+                data = content.get("data", {})
+                if data.get("method") != "update":
+                    continue
+                pending.discard(content["comm_id"])
+                value = data.get("state", {}).get("value")
+                if not v.question and isinstance(value, str) and Q1_HEADING.search(value):
+                    v.question = time.perf_counter() - start
+        v.states = time.perf_counter() - start
+        if not v.question:
+            raise RuntimeError("no widget on the page holds the Question 1 heading")
+    except Exception as exc:  # reported per user; the others go on
+        v.error = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:160]}"
+        v.question = 0.0
+    return v
+
+
 # ---------------------------------------------------------------------------------- memory
 
 
@@ -301,38 +427,64 @@ def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, f
 # ----------------------------------------------------------------------------------- rounds
 
 
-async def run_round(n: int, root: Path, timeout_s: float, mode: str = "user") -> Round:
-    from playwright.async_api import async_playwright
+async def run_round(
+    n: int, root: Path, timeout_s: float, mode: str = "user", client: str = "chromium"
+) -> Round:
+    from concurrent.futures import ThreadPoolExecutor
 
+    # A thread for every user, so that all N log in at once (asyncio's default pool has
+    # only cpu_count + 4 threads: 6 on 2 cores).
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=n + 4))
     users = [f"u{n:02d}-{i + 1:02d}" for i in range(n)]
     t = time.monotonic()
     hub = start_hub(root, more_authors=tuple(users), mode=mode)
     print(f"  N={n}: hub answered after {time.monotonic() - t:.1f} s", flush=True)
     try:
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        if client == "ws":
+            before = cpu_snapshot(hub)
+            start = time.perf_counter()
+            visits = await asyncio.gather(
+                *(asyncio.to_thread(ws_visit, hub, u, start, timeout_s) for u in users)
             )
-            try:
-                before = cpu_snapshot(hub)
-                start = time.perf_counter()
-                visits = await asyncio.gather(
-                    *(visit(browser, hub, u, start, timeout_s) for u in users)
-                )
-                cpu = cpu_used(before, cpu_snapshot(hub))
-                hub.note_processes()
-                memory, own, service = measure_memory(hub)
-                for v in visits:
-                    ctx = getattr(v, "context", None)
-                    if ctx is not None:
-                        await ctx.close()
-            finally:
-                await browser.close()
+            cpu = cpu_used(before, cpu_snapshot(hub))
+            hub.note_processes()
+            memory, own, service = measure_memory(hub)
+            for v in visits:
+                sock = getattr(v, "socket", None)
+                if sock is not None:
+                    sock.close()
+        else:
+            visits, cpu, memory, own, service = await chromium_round(hub, users, timeout_s)
     finally:
         stop_hub(hub)
     if mode == "service" and service is None:
         raise RuntimeError("the workbook service's process was not found under the hub")
     return Round(n, list(visits), memory, own, service, cpu)
+
+
+async def chromium_round(hub: Hub, users: list[str], timeout_s: float):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            before = cpu_snapshot(hub)
+            start = time.perf_counter()
+            visits = await asyncio.gather(
+                *(visit(browser, hub, u, start, timeout_s) for u in users)
+            )
+            cpu = cpu_used(before, cpu_snapshot(hub))
+            hub.note_processes()
+            memory, own, service = measure_memory(hub)
+            for v in visits:
+                ctx = getattr(v, "context", None)
+                if ctx is not None:
+                    await ctx.close()
+        finally:
+            await browser.close()
+    return visits, cpu, memory, own, service
 
 
 def med(xs: list[float]) -> float:
@@ -345,6 +497,15 @@ def describe(r: Round) -> str:
     ok = sum(v.rendered for v in r.visits)
     nan = float("nan")
     cpu = ", ".join(f"{g} {r.cpu.get(g, 0.0):.0f}" for g in ("servers", "hub", "browser"))
+    html = r.times("html")
+    if any(html):  # --client ws
+        return (
+            f"N={r.n:<3} question 1's state: median {med(q):6.1f} s, worst "
+            f"{max(q, default=nan):6.1f} s  (reached the server: median {med(s):5.1f} s; whole "
+            f"page received: median {med(html):5.1f} s, worst {max(html, default=nan):5.1f} s; "
+            f"every widget's state: worst {max(r.times('states'), default=nan):5.1f} s)  "
+            f"rendered {ok} of {r.n}; CPU-seconds: {cpu}"
+        )
     return (
         f"N={r.n:<3} question 1: median {med(q):6.1f} s, worst {max(q, default=nan):6.1f} s"
         f"  (reached the server: median {med(s):5.1f} s; page: median {med(page):5.1f} s, worst "
@@ -382,8 +543,15 @@ def main(argv: list[str] | None = None) -> int:
         default="user",
         help="user: a server each (default); service: one shared server, a hub service",
     )
+    ap.add_argument(
+        "--client",
+        choices=("chromium", "ws"),
+        default="chromium",
+        help="chromium: headless Chromium draws each page (default); ws: HTTP and the kernel's "
+        "websocket only, what the browser asks of the server without drawing",
+    )
     args = ap.parse_args(argv)
-    if not CHROMIUM.exists():
+    if args.client == "chromium" and not CHROMIUM.exists():
         print(f"Error: Chromium not found at {CHROMIUM} (set WORKBOOK_CHROMIUM)", file=sys.stderr)
         return 1
     if any(n < 1 or n > 99 for n in args.users):
@@ -404,7 +572,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for n in args.users:
             for i in range(args.single_rounds if n == 1 else 1):
-                r = asyncio.run(run_round(n, tmp / f"n{n:02d}-{i + 1}", args.timeout, args.mode))
+                r = asyncio.run(
+                    run_round(n, tmp / f"n{n:02d}-{i + 1}", args.timeout, args.mode, args.client)
+                )
                 rounds.append(r)
                 print("  " + describe(r), flush=True)
                 for v in r.visits:
@@ -419,12 +589,18 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     service = args.mode == "service"
+    seen = (
+        "question 1's heading is in the widget states the page's kernel sent (no browser: "
+        "HTTP and the kernel's websocket)"
+        if args.client == "ws"
+        else "question 1 is visible in Chromium"
+    )
     print(
-        "Time from logging in (all users at the same moment) until question 1 is visible in "
+        f"Time from logging in (all users at the same moment) until {seen}; "
         + (
-            "Chromium; one shared server (a hub service), started with a fresh hub each round:"
+            "one shared server (a hub service), started with a fresh hub each round:"
             if service
-            else "Chromium; a fresh hub each round, so every user's server starts from cold:"
+            else "a fresh hub each round, so every user's server starts from cold:"
         )
     )
     singles = [t for r in rounds if r.n == 1 for t in r.times()]
