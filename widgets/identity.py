@@ -32,16 +32,12 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import unquote
 
-from workbook.server_identity import ENV_HEADER, KEY_ENV, MODE_ENV, MODES, read_stamp
+from workbook.server_identity import ENV_HEADER, KEY_ENV, MODE_ENV, MODES, clean, read_stamp
 
 COOKIE = "ew_user"
-MAX_NAME = 100
-
-
-def clean_name(value: str | None) -> str:
-    """A display name from untrusted input: printable, single-spaced, at most 100 characters."""
-    text = "".join(ch for ch in (value or "") if ch.isprintable())
-    return " ".join(text.split())[:MAX_NAME]
+clean_name = clean
+"""A display name from untrusted input: printable, single-spaced, at most 100 characters
+(the same cleaning the server applies to the names it vouches for)."""
 
 
 def name_from_cookie(header: str | None) -> str:
