@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -56,12 +57,20 @@ def proxied(tmp_path_factory) -> Iterator[Server]:
     stop_server(server)
 
 
-def signed_in(browser, name: str | None, **headers: str):
+@contextmanager
+def signed_in(browser, name: str | None, *, cookie_for: Server | None = None, **headers: str):
+    """A page in a browser context behind the proxy, as ``name`` (None: no header at all).
+    ``cookie_for``: also the name cookie "Mallory" for that server, which must not count."""
     if name is not None:
         headers["X-Forwarded-User"] = name
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, extra_http_headers=headers)
     ctx.set_default_timeout(30_000)
-    return ctx
+    if cookie_for is not None:
+        ctx.add_cookies([{"name": "ew_user", "value": "Mallory", "url": cookie_for.base_url}])
+    try:
+        yield ctx.new_page()
+    finally:
+        ctx.close()
 
 
 def cookies(page: Page) -> dict[str, str]:
@@ -69,10 +78,9 @@ def cookies(page: Page) -> dict[str, str]:
 
 
 def test_an_edit_is_recorded_under_the_proxy_login_not_a_typed_or_forged_name(proxied, browser):
-    ctx = signed_in(browser, "alice", **{"X-Workbook-Identity": "forged.0000"})
-    ctx.add_cookies([{"name": "ew_user", "value": "Mallory", "url": proxied.base_url}])
-    page = ctx.new_page()
-    try:
+    with signed_in(
+        browser, "alice", **{"X-Workbook-Identity": "forged.0000"}, cookie_for=proxied
+    ) as page:
         open_app(page, proxied.url("01-explore.ipynb", project="demo", user="bob"))
         expect(page.locator(".ew-phase")).to_contain_text("Editing as alice (author)")
         expect(page.get_by_text("Change the name")).to_have_count(0)
@@ -88,14 +96,10 @@ def test_an_edit_is_recorded_under_the_proxy_login_not_a_typed_or_forged_name(pr
         )
         last = [e for e in proxied.store.history("demo") if e["path"] == "answers.q1.response"]
         assert (last[-1]["user"], last[-1]["role"]) == ("alice", "author")
-    finally:
-        ctx.close()
 
 
 def test_a_crafted_sign_off_from_an_authors_page_is_refused_by_the_core(proxied, browser):
-    ctx = signed_in(browser, "alice")
-    page = ctx.new_page()
-    try:
+    with signed_in(browser, "alice") as page:
         open_app(page, proxied.url("04-review.ipynb", project="demo"), ready=".ew-review")
         form = page.locator(".ew-signoff-form").first
         expect(form).to_contain_text("Recording a decision needs the reviewer role")
@@ -121,14 +125,10 @@ def test_a_crafted_sign_off_from_an_authors_page_is_refused_by_the_core(proxied,
         finally:
             sock.close()
         assert proxied.store.open("demo").review.signoffs.explore is None
-    finally:
-        ctx.close()
 
 
 def test_a_reviewers_sign_off_records_the_login_and_role(proxied, browser):
-    ctx = signed_in(browser, "bob")
-    page = ctx.new_page()
-    try:
+    with signed_in(browser, "bob") as page:
         open_app(page, proxied.url("04-review.ipynb", project="demo"), ready=".ew-review")
         expect(page.locator(".ew-review")).to_contain_text("Reviewing as bob (reviewer)")
         page.get_by_label("Decision on the Develop phase").select_option(label="Not approved")
@@ -138,8 +138,6 @@ def test_a_reviewers_sign_off_records_the_login_and_role(proxied, browser):
         assert (signed.reviewer, signed.role) == ("bob", "reviewer")
         last = proxied.store.history("demo")[-1]
         assert (last["user"], last["role"]) == ("bob", "reviewer")
-    finally:
-        ctx.close()
 
 
 @pytest.mark.parametrize(
@@ -150,22 +148,15 @@ def test_a_reviewers_sign_off_records_the_login_and_role(proxied, browser):
     ],
 )
 def test_who_cannot_edit_gets_a_clear_page(proxied, browser, name, title):
-    ctx = signed_in(browser, name)
-    ctx.add_cookies([{"name": "ew_user", "value": "Mallory", "url": proxied.base_url}])
-    page = ctx.new_page()
-    try:
+    with signed_in(browser, name, cookie_for=proxied) as page:
         open_app(page, proxied.url("01-explore.ipynb", project="demo"), ready=".ew-message")
         expect(page.locator(".ew-message h1")).to_have_text(title)
         expect(page.locator("textarea, input")).to_have_count(0, timeout=LOAD_TIMEOUT_MS)
         expect(page.get_by_text("Traceback")).to_have_count(0)
-    finally:
-        ctx.close()
 
 
 def test_a_viewer_reads_the_phase_with_every_field_disabled(proxied, browser):
-    ctx = signed_in(browser, "vera")
-    page = ctx.new_page()
-    try:
+    with signed_in(browser, "vera") as page:
         page.set_viewport_size({"width": 390, "height": 900})
         open_app(page, proxied.url("01-explore.ipynb", project="demo"))
         expect(page.locator(".ew-read-only")).to_contain_text("Reading as vera (viewer)")
@@ -173,8 +164,6 @@ def test_a_viewer_reads_the_phase_with_every_field_disabled(proxied, browser):
         expect(page.get_by_role("button", name=re.compile("^Add ")).first).to_be_disabled()
         screenshot_view(page, "01-explore-viewer-390")
         _axe(page, "01-explore-viewer")
-    finally:
-        ctx.close()
 
 
 def test_behind_the_proxy_a_pages_kernel_answers_only_its_owner(proxied, browser):
@@ -184,9 +173,7 @@ def test_behind_the_proxy_a_pages_kernel_answers_only_its_owner(proxied, browser
 
     from tests.widget_messages import KernelSocket
 
-    ctx = signed_in(browser, "alice")
-    page = ctx.new_page()
-    try:
+    with signed_in(browser, "alice") as page:
         open_app(page, proxied.url("04-review.ipynb", project="demo"), ready=".ew-review")
         alices = kernel_id(page)
         jar = cookies(page)
@@ -198,8 +185,6 @@ def test_behind_the_proxy_a_pages_kernel_answers_only_its_owner(proxied, browser
         listed = {name: [k["id"] for k in _kernels(proxied, name)] for name in ("alice", "bob")}
         assert alices in listed["alice"]
         assert alices not in listed["bob"]
-    finally:
-        ctx.close()
 
 
 def _kernels(server: Server, user: str) -> list[dict]:
