@@ -223,7 +223,7 @@ def naive_baseline(ids: list[str], workspace: Path, out: Path) -> None:
     import papermill
     from nbconvert import HTMLExporter
 
-    from workbook.export import REPORT_NOTEBOOK
+    from workbook.export.kernel import REPORT_NOTEBOOK
 
     exporter = HTMLExporter(exclude_input=True)
     out.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # a container's /dev/shm is often 64 MB: too small for Chromium
 ]
 SCREENSHOTS = REPO / "outputs" / "screenshots"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import workbook.export as export_module
+import workbook.export.kernel as export_module
 from tests.conftest import REPO
 from tests.servers import require_chromium
 from workbook.bank import load_bank

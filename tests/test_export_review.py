@@ -19,7 +19,8 @@ from tests.signing import approve_anyway
 from workbook import review
 from workbook.demo import create_demo
 from workbook.export import export_projects
-from workbook.report import REPORT_CSS, build_report, diff_html, report_html, signoff_changes
+from workbook.export.render import REPORT_CSS, diff_html, report_html
+from workbook.export.report import build_report, signoff_changes
 from workbook.store import Change, Store
 
 XSS_COMMENT = "Why? <script>alert(1)</script><img src=x onerror=alert(2)> [x](javascript:alert(3))"

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import workbook.export as export_module
+import workbook.export.kernel as export_module
 import workbook.kernels as kernels
 from workbook.demo import create_demo
 from workbook.export import execute_report, export_projects
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 # the environment, the module table and the notebook's globals.
 PROBE = """\
 import os, sys
-import workbook.report as report
+import workbook.export.report as report
 seen = [getattr(report, "LEAK", None), os.environ.get("WORKBOOK_LEAK"),
         "leak_module" in sys.modules, globals().get("SEEN")]
 report.LEAK = project
@@ -108,7 +108,7 @@ def test_each_project_gets_a_new_process_forked_from_the_zygote(probe):
     assert zygote.pid not in pids
     assert all(ppid == zygote.pid for _, ppid, _ in runs)  # forked, not started normally
     for _, _, seen in runs:
-        assert seen == NOTHING_SEEN  # nothing from the run before, not even in workbook.report
+        assert seen == NOTHING_SEEN  # nothing from the run before, not even in workbook.export.report
     assert _wait_until(lambda: not _children(zygote.pid))  # every kernel has exited
 
 

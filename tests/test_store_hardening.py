@@ -311,8 +311,8 @@ def test_a_tool_name_too_long_for_word_is_refused_with_a_clear_message(store):
 def test_the_longest_names_and_control_characters_still_make_a_word_file(store, tmp_path):
     from docx import Document
 
-    from workbook.report import build_report
-    from workbook.word import write_docx
+    from workbook.export.report import build_report
+    from workbook.export.word import write_docx
 
     wb = store.create("N" * 200, "L" * 200, user="u", project_id="p")
     data = wb.to_data()
@@ -345,7 +345,7 @@ def test_a_4000_digit_revision_is_refused(demo_store):
 def test_markdown_exports_keep_images_only_as_links():
     import mistune
 
-    from workbook.report import safe_markdown
+    from workbook.export.sanitise import safe_markdown
 
     text = (
         "See ![chart](https://tracker.example/pixel.gif) and ![ref][r] "

@@ -1103,7 +1103,7 @@ class ActionPlanView(w.HTML):
 
 def _answer_html(q: dict[str, Any]) -> str:
     """A question and everything recorded against it, read-only (data from build_report)."""
-    from workbook.report import render_markdown
+    from workbook.export.sanitise import render_markdown
 
     out = [
         f'<h3 class="ew-q-title" id="question-{q["number"]}">'
@@ -1282,7 +1282,7 @@ class ReviewPage(w.VBox):
 
     def _on_update(self, reloaded: bool) -> None:
         if reloaded:
-            from workbook.report import build_report
+            from workbook.export.report import build_report
 
             report = build_report(self.ctx.workbook, self.ctx.bank)
             for widget, part in self._readonly.values():

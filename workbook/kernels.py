@@ -84,7 +84,7 @@ PRELOAD = (
     "tornado.locks",
     "tornado.platform.asyncio",
     "tornado.queues",
-    "workbook.report",
+    "workbook.export.report",
     "workbook.store",
     # the app's pages (Voilà's kernels are forked too: workbook/voila_kernels.py)
     "ipywidgets",
@@ -93,7 +93,7 @@ PRELOAD = (
 )
 """What the zygote imports before it forks: what every kernel, and the report, would import."""
 
-_REQUIRED = frozenset({"ipykernel.kernelapp", "workbook.report", "workbook.store"})
+_REQUIRED = frozenset({"ipykernel.kernelapp", "workbook.export.report", "workbook.store"})
 
 START_TIMEOUT_S = 120.0
 """How long the first fork may take: it waits for the zygote to finish importing."""

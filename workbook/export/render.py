@@ -1,320 +1,22 @@
-"""The report: a filled workbook as a document an oversight group can read and sign.
-
-:func:`build_report` turns a project into plain data (a dict that JSON can hold). The
-renderers turn that data into sanitised HTML (:func:`report_html`) and Markdown
-(:func:`report_markdown`). ``notebooks/report.ipynb`` displays all three in one output, so
-every export format (HTML, PDF, Word, Markdown) comes from the same executed notebook.
-
-Answers are user-written markdown. They are rendered with raw HTML escaped and harmful
-links dropped (mistune), then cleaned again with an allowlist (nh3), so no script, event
-handler or ``javascript:`` link reaches any export. Nothing here names a file-system path.
-"""
+"""Rendering the report data as HTML and Markdown."""
 
 from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from workbook.bank import PHASE_IDS, Bank, NotePart, load_bank
-from workbook.model import (
-    CHECKLIST_STATUS_LABELS,
-    INFORMED_BY_GROUPS,
-    QUESTION_STATUS_LABELS,
-    ChecklistStatus,
-    QuestionStatus,
-    WorkbookBase,
+from workbook.export.report import NO_NOTE, NOT_ANSWERED
+from workbook.export.sanitise import (
+    _ALLOWED_ATTRIBUTES,
+    _ALLOWED_TAGS,
+    md_escape,
+    render_markdown,
+    safe_markdown,
 )
-from workbook.progress import project_progress
-
-REPORT_MIME = "application/vnd.ethics-workbook.report+json"
-NOT_ANSWERED = "Not answered yet."
-NOT_ASSESSED = "Not assessed yet"
-NO_NOTE = "No note."
-
-_ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "del", "ins", "code", "pre", "blockquote", "ul", "ol", "li", "a",
-    "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr",
-}  # fmt: skip
-_ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
-    "th": {"align"},
-    "td": {"align"},
-    "del": {"class", "title"},
-    "ins": {"class", "title"},
-}
-_URL_SCHEMES = {"http", "https", "mailto"}
-
-
-# --------------------------------------------------------------------------- data
-
-
-def build_report(
-    workbook: WorkbookBase,
-    bank: Bank | None = None,
-    *,
-    exported_at: datetime | None = None,
-    changes: dict[str, list[Any] | None] | None = None,
-) -> dict[str, Any]:
-    """Everything the documents show, as JSON-ready data.
-
-    ``changes`` maps each phase id to its :class:`~workbook.review.FieldChange` list since
-    its last sign-off (None: never signed off); see :func:`signoff_changes`. Without it the
-    report has no "changes since last sign-off" sections.
-    """
-    from workbook import review
-
-    bank = bank or load_bank(workbook.edition)  # type: ignore[attr-defined]
-    exported_at = exported_at or datetime.now(timezone.utc)
-    info = workbook.project
-    plan = review.action_plan(workbook, today=exported_at.astimezone().date(), bank=bank)
-    overdue = {(r.question_id, r.index) for r in plan if r.overdue}
-    threads_by_target: dict[str, list[dict[str, Any]]] = {}
-    for view in review.threads(workbook, bank=bank):
-        threads_by_target.setdefault(view.target, []).append(_thread(view))
-    phases_progress = project_progress(workbook, bank)
-    phases = []
-    outstanding = []
-    for phase, progress in zip(bank.phases, phases_progress, strict=True):
-        checklist = []
-        for item in phase.checklist:
-            entry = workbook.checklist_entry(phase.id, item.id)
-            checklist.append(
-                {
-                    "id": f"{phase.id}.{item.id}",
-                    "text": item.text,
-                    "status": entry.status.value if entry.status else None,
-                    "status_label": _checklist_label(entry.status),
-                    "note": entry.note,
-                    "threads": threads_by_target.get(f"{phase.id}.checklist.{item.id}", []),
-                }
-            )
-        questions = []
-        for q in phase.questions:
-            answer = workbook.answer(q.id)
-            notes = answer.prompts.model_dump()  # type: ignore[attr-defined]
-            prompts = []
-            for part in q.parts:
-                if isinstance(part, NotePart):
-                    prompts.append(_prompt(part.note, 0, notes, lead=""))
-                    continue
-                for i, prompt in enumerate(part.prompts):
-                    prompts.append(_prompt(prompt, 0, notes, lead=part.lead if i == 0 else ""))
-                    prompts.extend(_prompt(child, 1, notes, lead="") for child in prompt.children)
-            informed = answer.informed_by
-            record = {
-                "id": q.id,
-                "number": q.number,
-                "text": q.text,
-                "prompts": prompts,
-                "response": answer.response,
-                "status": answer.status.value,
-                "status_label": QUESTION_STATUS_LABELS[answer.status],
-                "informed_by": [
-                    label for key, label in INFORMED_BY_GROUPS.items() if getattr(informed, key)
-                ],
-                "informed_note": informed.note,
-                "evidence": [e.model_dump(mode="json") for e in answer.evidence],
-                "further_work": [
-                    {**a.model_dump(mode="json"), "overdue": (q.id, i) in overdue}
-                    for i, a in enumerate(answer.further_work)
-                ],
-                "updated_at": answer.updated_at.isoformat() if answer.updated_at else None,
-                "updated_by": answer.updated_by,
-                "help": [p.resource for p in q.help.pointers],
-                "threads": threads_by_target.get(q.id, []),
-            }
-            questions.append(record)
-            reasons = []
-            if not answer.response.strip():
-                reasons.append("not answered")
-            if answer.status is QuestionStatus.further_work_needed:
-                reasons.append("further work needed")
-            if reasons:
-                outstanding.append(
-                    {"id": q.id, "number": q.number, "text": q.text, "reasons": reasons}
-                )
-        phases.append(
-            {
-                "id": phase.id,
-                "title": phase.title,
-                "stages": phase.stages,
-                "checklist_lead": phase.checklist_lead,
-                "checklist": checklist,
-                "note": getattr(workbook.phases, phase.id).note,  # type: ignore[attr-defined]
-                "questions": questions,
-                "signoff": _signoff(review.signoff_state(workbook, phase.id)),
-                "changes": None
-                if changes is None
-                else _changes(changes.get(phase.id), workbook, phase.id),
-                "progress": {
-                    "questions": progress.questions_total,
-                    "complete": progress.complete,
-                    "answered": progress.answered,
-                    "further_work": progress.further_work,
-                    "prompts_noted": progress.prompts_noted,
-                    "prompts": progress.prompts_total,
-                    "checklist_done": progress.checklist_done,
-                    "checklist": progress.checklist_total,
-                    "percent": round(progress.fraction * 100),
-                },
-            }
-        )
-    return {
-        "project": {
-            "id": info.id,
-            "tool_name": info.tool_name,
-            "local_authority": info.local_authority,
-            "owner": info.owner,
-            "oversight_group": info.oversight_group,
-            "description": info.description,
-        },
-        "edition": workbook.edition,  # type: ignore[attr-defined]
-        "revision": workbook.revision,
-        "exported_at": exported_at.isoformat(),
-        "title": bank.title,
-        "subtitle": bank.subtitle,
-        "attribution": bank.attribution,
-        "phases": phases,
-        "outstanding": outstanding,
-        "open_challenges": [
-            {**_thread(v), "target_label": v.target_label, "anchor": _anchor(v.target, bank)}
-            for v in review.open_challenges(workbook, bank=bank)
-        ],
-        "actions": [
-            {
-                "question_id": r.question_id,
-                "question_number": r.question_number,
-                "phase_id": r.phase_id,
-                "index": r.index,
-                "action": r.action,
-                "owner": r.owner,
-                "due": r.due.isoformat() if r.due else None,
-                "status": r.status,
-                "overdue": r.overdue,
-            }
-            for r in plan
-        ],
-        "changes_included": changes is not None,
-    }
-
-
-def signoff_changes(store: Any, workbook: WorkbookBase) -> dict[str, list[Any] | None]:
-    """Each phase's changes since its last sign-off (None: never signed off)."""
-    from workbook import review
-
-    return {
-        phase_id: review.changes_since_signoff(store, workbook, phase_id) for phase_id in PHASE_IDS
-    }
-
-
-def _thread(view: Any) -> dict[str, Any]:
-    th = view.thread
-    return {
-        "id": view.id,
-        "target": view.target,
-        "phase_id": view.phase_id,
-        "kind": th.kind.value,
-        "kind_label": th.kind.label,
-        "author": th.author,
-        "role": th.role,
-        "created_at": th.created_at.isoformat(),
-        "text": th.text,
-        "resolved": th.resolved,
-        "resolved_by": th.resolved_by,
-        "resolved_at": th.resolved_at.isoformat() if th.resolved_at else None,
-        "replies": [
-            {"author": r.author, "created_at": r.created_at.isoformat(), "text": r.text}
-            for r in sorted(th.replies.values(), key=lambda r: r.created_at)
-        ],
-    }
-
-
-def _anchor(target: str, bank: Bank) -> str:
-    """The id of the report section a comment target is shown in."""
-    if "." in target:
-        return target.split(".", 1)[0]
-    return f"q{bank.question(target).number}"
-
-
-def _signoff(state: Any) -> dict[str, Any]:
-    r = state.record
-    return {
-        "status": state.status,
-        "summary": state.summary,
-        "decision": r.decision.value if r else None,
-        "decision_label": state.decision_label,  # "Approved with 2 questions incomplete"
-        "incomplete_questions": r.incomplete_questions if r else None,
-        "reviewer": r.reviewer if r else None,
-        "role": r.role if r else None,
-        "signed_at": r.signed_at.isoformat() if r else None,
-        "conditions": r.conditions if r else "",
-        "revision": r.revision if r else None,
-    }
-
-
-def _changes(fields: list[Any] | None, workbook: WorkbookBase, phase_id: str) -> dict[str, Any]:
-    from workbook import review
-
-    record = getattr(workbook.review.signoffs, phase_id)  # type: ignore[attr-defined]
-    if fields is None or record is None:
-        return {"signed": False, "since_revision": None, "fields": []}
-    out = []
-    for c in fields:
-        if c.is_text:
-            old, new = c.old or "", c.new or ""
-            diff = [list(op) for op in review.word_diff(old, new)]
-        else:  # a status, a tick box or a list: the whole value, before -> after
-            old, new = review.format_value(c.path, c.old), review.format_value(c.path, c.new)
-            diff = [["delete", old], ["equal", " → "], ["insert", new]]
-        out.append(
-            {
-                "path": c.path,
-                "label": c.label,
-                "is_text": c.is_text,
-                "old": old,
-                "new": new,
-                "diff": diff,
-                "users": list(c.users),
-                "revisions": list(c.revisions),
-                "time": c.time,
-            }
-        )
-    return {"signed": True, "since_revision": record.revision, "fields": out}
-
-
-def _prompt(prompt: Any, depth: int, notes: dict[str, str], *, lead: str) -> dict[str, Any]:
-    return {
-        "id": prompt.id,
-        "text": prompt.text,
-        "kind": prompt.kind,
-        "depth": depth,
-        "lead": lead,
-        "note": notes.get(prompt.id, ""),
-    }
-
-
-def _checklist_label(status: ChecklistStatus | None) -> str:
-    return CHECKLIST_STATUS_LABELS[status] if status else NOT_ASSESSED
-
 
 # --------------------------------------------------------------------------- HTML
-
-
-def render_markdown(text: str) -> str:
-    """User markdown to safe HTML: raw HTML escaped, harmful links dropped, allowlist-cleaned."""
-    import mistune
-    import nh3
-
-    rendered = mistune.create_markdown(escape=True, plugins=["strikethrough", "table"])(text)
-    return nh3.clean(
-        str(rendered),
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel="noopener noreferrer",
-    )
 
 
 def _e(text: Any) -> str:
@@ -845,46 +547,17 @@ REPORT_CSS = """
 # --------------------------------------------------------------------------- Markdown
 
 
-def _md_escape(text: str) -> str:
-    """Plain text for markdown: markup characters escaped, no raw HTML."""
-    text = html.escape(str(text), quote=False)
-    for ch in "\\`*_{}[]#|":
-        text = text.replace(ch, "\\" + ch)
-    return text
-
-
-_UNSAFE_INLINE_LINK = re.compile(r"\]\(\s*<?\s*(?!(?:https?|mailto):|#|/)[a-zA-Z][\w+.-]*:", re.I)
-_UNSAFE_REF_LINK = re.compile(
-    r"^(\s{0,3}\[[^\]]+\]:\s*)<?(?!(?:https?|mailto):)[a-zA-Z][\w+.-]*:", re.I | re.M
-)
-
-
-# ``![`` not already escaped (an even run of backslashes before it, or none).
-_IMAGE_START = re.compile(r"(?<!\\)((?:\\\\)*)!\[")
-
-
-def safe_markdown(text: str) -> str:
-    """User markdown for a Markdown export: raw HTML escaped, links other than http(s) and
-    mailto pointed at ``#removed-link``, and images kept only as links (``![alt](url)``
-    becomes ``\\![alt](url)``, a link), so opening the document requests nothing, as
-    with the HTML export."""
-    text = html.escape(text, quote=False)
-    text = _IMAGE_START.sub(r"\1\\![", text)
-    text = _UNSAFE_INLINE_LINK.sub("](#removed-link ", text)
-    return _UNSAFE_REF_LINK.sub(r"\1#removed-link ", text)
-
-
 def report_markdown(report: dict[str, Any]) -> str:
     """The whole report as Markdown. User markdown is kept; raw HTML in it is escaped."""
     p = report["project"]
     lines = [
-        f"# {_md_escape(p['tool_name'])}",
+        f"# {md_escape(p['tool_name'])}",
         "",
-        f"{_md_escape(report['title'])}: {_md_escape(report['subtitle'])}",
+        f"{md_escape(report['title'])}: {md_escape(report['subtitle'])}",
         "",
-        f"- **Local authority:** {_md_escape(p['local_authority'])}",
-        f"- **Owner:** {_md_escape(p['owner'] or 'Not recorded')}",
-        f"- **Oversight group:** {_md_escape(p['oversight_group'] or 'Not recorded')}",
+        f"- **Local authority:** {md_escape(p['local_authority'])}",
+        f"- **Owner:** {md_escape(p['owner'] or 'Not recorded')}",
+        f"- **Oversight group:** {md_escape(p['oversight_group'] or 'Not recorded')}",
         f"- **Edition:** {report['edition']}",
         f"- **Revision:** {report['revision']}",
         f"- **Exported:** {_when(report['exported_at'])}",
@@ -907,7 +580,7 @@ def report_markdown(report: dict[str, Any]) -> str:
     lines += ["", "### Outstanding questions", ""]
     if report["outstanding"]:
         lines += [
-            f"- Question {i['number']}: {_md_escape(_clip(i['text']))} "
+            f"- Question {i['number']}: {md_escape(_clip(i['text']))} "
             f"(**{', '.join(i['reasons'])}**)"
             for i in report["outstanding"]
         ]
@@ -919,7 +592,7 @@ def report_markdown(report: dict[str, Any]) -> str:
             "",
             f"## {ph['title']}",
             "",
-            f"_{_md_escape(ph['stages'])}_",
+            f"_{md_escape(ph['stages'])}_",
             "",
             *_signoff_md(ph),
             *_changes_md(ph),
@@ -929,27 +602,27 @@ def report_markdown(report: dict[str, Any]) -> str:
         ]
         lines += ["| Item | Status | Note |", "|---|---|---|"]
         for item in ph["checklist"]:
-            note = _md_escape(item["note"]) if item["note"] else f"_{NO_NOTE}_"
-            lines.append(f"| {_md_escape(item['text'])} | {item['status_label']} | {note} |")
+            note = md_escape(item["note"]) if item["note"] else f"_{NO_NOTE}_"
+            lines.append(f"| {md_escape(item['text'])} | {item['status_label']} | {note} |")
         commented = [
             {**t, "target_label": item["text"]} for item in ph["checklist"] for t in item["threads"]
         ]
         if commented:
             lines += ["", "#### Comments on the checklist", "", *_threads_md(commented, True)]
         if ph["note"]:
-            lines += ["", f"**Phase note:** {_md_escape(ph['note'])}"]
+            lines += ["", f"**Phase note:** {md_escape(ph['note'])}"]
         for q in ph["questions"]:
-            lines += ["", f"### Question {q['number']}: {_md_escape(q['text'])}", ""]
+            lines += ["", f"### Question {q['number']}: {md_escape(q['text'])}", ""]
             lines.append(f"**Status:** {q['status_label']}")
             if q["prompts"]:
                 lines += ["", "#### Things to consider, with notes", ""]
                 for pr in q["prompts"]:
                     if pr["lead"]:
-                        lines.append(f"_{_md_escape(pr['lead'])}_")
+                        lines.append(f"_{md_escape(pr['lead'])}_")
                         lines.append("")
                     indent = "  " * pr["depth"]
-                    note = _md_escape(pr["note"]) if pr["note"].strip() else "_No note yet._"
-                    lines.append(f"{indent}- **{_md_escape(pr['text'])}** {note}")
+                    note = md_escape(pr["note"]) if pr["note"].strip() else "_No note yet._"
+                    lines.append(f"{indent}- **{md_escape(pr['text'])}** {note}")
             lines += ["", "#### Answer", ""]
             if q["response"].strip():
                 lines.append(safe_markdown(q["response"]))
@@ -958,18 +631,18 @@ def report_markdown(report: dict[str, Any]) -> str:
             informed = ", ".join(q["informed_by"]) or "None recorded"
             lines += ["", f"**Whose views informed this answer:** {informed}"]
             if q["informed_note"]:
-                lines += ["", _md_escape(q["informed_note"])]
+                lines += ["", md_escape(q["informed_note"])]
             lines += ["", "#### Evidence", ""]
             lines += [
-                f"- {_md_escape(e['reference'])}"
-                + (f" – {_md_escape(e['description'])}" if e["description"] else "")
+                f"- {md_escape(e['reference'])}"
+                + (f" – {md_escape(e['description'])}" if e["description"] else "")
                 for e in q["evidence"]
             ] or ["_No evidence recorded._"]
             lines += ["", "#### Further work", ""]
             if q["further_work"]:
                 lines += ["| Action | Owner | Due | Status |", "|---|---|---|---|"]
                 lines += [
-                    f"| {_md_escape(a['action'])} | {_md_escape(a['owner'] or '–')} | "
+                    f"| {md_escape(a['action'])} | {md_escape(a['owner'] or '–')} | "
                     f"{a['due'] or '–'} | {a['status'].capitalize()}"
                     f"{' **(overdue)**' if a.get('overdue') else ''} |"
                     for a in q["further_work"]
@@ -979,13 +652,13 @@ def report_markdown(report: dict[str, Any]) -> str:
             if q["threads"]:
                 lines += ["", f"#### Comments ({len(q['threads'])})", ""]
                 lines += _threads_md(q["threads"], False)
-    lines += ["", "---", "", _md_escape(report["attribution"]), ""]
+    lines += ["", "---", "", md_escape(report["attribution"]), ""]
     return "\n".join(lines)
 
 
 def _md_text(text: str) -> str:
     """User text on one markdown line (line breaks become spaces)."""
-    return _md_escape(" ".join(str(text).split()))
+    return md_escape(" ".join(str(text).split()))
 
 
 def _oversight_md(report: dict[str, Any]) -> list[str]:
@@ -1086,13 +759,13 @@ def diff_markdown(ops: list[list[str]]) -> str:
         for line in text.split("\n"):
             core = line.strip()
             if op == "equal" or not core:
-                pieces.append(_md_escape(line).replace("~", "\\~"))
+                pieces.append(md_escape(line).replace("~", "\\~"))
                 continue
             lead = line[: len(line) - len(line.lstrip())]
             trail = line[len(line.rstrip()) :]
             mark = "~~" if op == "delete" else "**"
             pieces.append(
-                f"{lead}{mark}{_md_escape(core).replace('~', chr(92) + '~')}{mark}{trail}"
+                f"{lead}{mark}{md_escape(core).replace('~', chr(92) + '~')}{mark}{trail}"
             )
         out.append("  \n".join(pieces))
     return "".join(out)
@@ -1148,26 +821,13 @@ def _threads_md(threads: list[dict[str, Any]], label: bool) -> list[str]:
     return lines
 
 
-# --------------------------------------------------------------------------- notebook
 
 
-def display_report(project: str, workspace: str | None = None, *, changes: bool = False) -> None:
-    """Show the report in a notebook: HTML, Markdown and the data, in one output.
-
-    ``changes=True`` adds each phase's changes since its last sign-off.
-    """
-    from IPython.display import display
-
-    from workbook.store import Store
-
-    store = Store(workspace)
-    wb = store.open(project)
-    report = build_report(wb, changes=signoff_changes(store, wb) if changes else None)
-    display(
-        {
-            "text/html": report_html(report),
-            "text/markdown": report_markdown(report),
-            REPORT_MIME: report,
-        },
-        raw=True,
+def report_document(report: dict[str, Any]) -> str:
+    """The report as a whole HTML document (no scripts)."""
+    title = html.escape(f"{report['project']['tool_name']}: Data Ethics Workbook")
+    return (
+        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title></head><body><main>{report_html(report)}</main></body></html>"
     )

@@ -1,18 +1,19 @@
-"""Batch export: papermill runs the report notebook per project, nbconvert writes documents.
+"""Batch export: papermill runs the report notebook per project, templates write documents.
 
 For each project, in its own worker process:
 
 1. the answers file is opened (an invalid one fails that project only, with its reason);
 2. papermill executes ``notebooks/report.ipynb`` with ``project`` and ``workspace``
-   injected, in a fresh kernel;
-3. nbconvert turns the executed notebook into HTML (no input cells, no scripts) and
-   Markdown; the PDF is that HTML printed by Chromium (Playwright); the Word file is built
-   with python-docx from the report data in the same executed notebook, so every format
-   shows the same thing.
+   injected, in a fresh kernel (:mod:`workbook.export.kernel`), which builds the report
+   data (:mod:`workbook.export.report`);
+3. from that one data structure, Jinja2 templates write the HTML and Markdown
+   (:mod:`workbook.export.render`), python-docx the Word file (:mod:`workbook.export.word`)
+   and the worker's Chromium prints the HTML to PDF (:mod:`workbook.export.pdf`), so every
+   format shows the same thing.
 
 Files are named ``<project-id>-r<revision>.<ext>``; an existing file is never overwritten
-unless ``overwrite=True``. papermill, nbconvert, python-docx and Playwright are imported
-only here, and only when an export runs.
+unless ``overwrite=True``. papermill, python-docx and Playwright are imported only when an
+export runs.
 """
 
 from __future__ import annotations
@@ -27,14 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from workbook.errors import WorkbookError
+from workbook.export.kernel import execute_report, report_data
+from workbook.export.pdf import html_to_pdf
 from workbook.store import Store
 
-REPO = Path(__file__).resolve().parent.parent
-REPORT_NOTEBOOK = REPO / "notebooks" / "report.ipynb"
-TEMPLATES = REPO / "share" / "jupyter" / "nbconvert" / "templates"
 FORMATS = ("html", "pdf", "docx", "md", "csv")
-CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
-KERNEL_TIMEOUT_S = 300
 
 
 @dataclass
@@ -171,10 +169,10 @@ def _export_one(
         nb = execute_report(project_id, workspace, changes=changes)
         report = report_data(nb)
         result.report = report
-        html_text = to_html(nb, report) if {"html", "pdf"} & set(formats) else ""
+        html_text = to_html(report) if {"html", "pdf"} & set(formats) else ""
         writers = {
             "html": lambda p: p.write_text(html_text, encoding="utf-8"),
-            "md": lambda p: p.write_text(to_markdown(nb), encoding="utf-8"),
+            "md": lambda p: p.write_text(to_markdown(report), encoding="utf-8"),
             "pdf": lambda p: html_to_pdf(html_text, p),
             "docx": lambda p: to_docx(report, p),
             "ipynb": lambda p: _write_notebook(nb, p),
@@ -200,150 +198,16 @@ def _reason(exc: Exception) -> str:
     return f"export failed ({name}): {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
 
 
-def execute_report(project_id: str, workspace: str, *, changes: bool = False):
-    """Run the report notebook for one project in a fresh kernel; return the notebook."""
-    import tempfile
+def to_html(report: dict[str, Any]) -> str:
+    from workbook.export.render import report_document
 
-    import papermill
-    from traitlets.config import Config
-
-    from workbook.kernels import ForkingKernelManager
-
-    # Unix sockets, not loopback TCP ports that other local users could reach. Each kernel
-    # gets its own folder for them: parallel workers would otherwise share socket names.
-    # ForkingKernelManager starts each kernel as a new process forked from a preloaded
-    # zygote (workbook/kernels.py), or the usual way if that is not possible.
-    with tempfile.TemporaryDirectory(prefix="workbook-kernel-") as sockets:
-        nb = papermill.execute_notebook(
-            str(REPORT_NOTEBOOK),
-            None,
-            parameters={"project": project_id, "workspace": workspace, "changes": changes},
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            cwd=str(REPORT_NOTEBOOK.parent),
-            execution_timeout=KERNEL_TIMEOUT_S,
-            kernel_manager_class=ForkingKernelManager,
-            config=Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}}),
-        )
-    _scrub_paths(nb, workspace)
-    return nb
+    return report_document(report)
 
 
-def _scrub_paths(nb: Any, workspace: str) -> None:
-    """Keep the machine's paths out of the executed notebook (and so out of any export)."""
-    meta = nb.metadata.get("papermill", {})
-    meta.pop("input_path", None)
-    meta.pop("output_path", None)
-    if "parameters" in meta:
-        meta["parameters"]["workspace"] = "<workspace>"
-    for cell in nb.cells:
-        if cell.cell_type == "code" and workspace in cell.source:
-            cell.source = cell.source.replace(repr(workspace), "None").replace(workspace, "")
+def to_markdown(report: dict[str, Any]) -> str:
+    from workbook.export.render import report_markdown
 
-
-def report_data(nb: Any) -> dict[str, Any]:
-    from workbook.report import REPORT_MIME
-
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                raise WorkbookError(f"the report could not be built: {output.get('evalue', '')}")
-            data = output.get("data", {})
-            if REPORT_MIME in data:
-                return data[REPORT_MIME]
-    raise WorkbookError("the report notebook produced no report")
-
-
-@cache
-def _html_exporter() -> Any:
-    """One HTML exporter per process: building one loads and compiles its templates, and
-    an exporter keeps nothing from one notebook that changes the next one's output."""
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(
-        template_name="ethics-report",
-        extra_template_basedirs=[str(TEMPLATES)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_markdown=True,
-    )
-
-
-def to_html(nb: Any, report: dict[str, Any]) -> str:
-    """The executed report notebook as HTML, titled with the tool's name."""
-    nb = nb.copy()
-    nb.metadata = {
-        **nb.metadata,
-        "title": f"{report['project']['tool_name']}: Data Ethics Workbook",
-    }
-    body, _ = _html_exporter().from_notebook_node(nb)
-    return body
-
-
-@cache
-def _markdown_exporter() -> Any:
-    """One Markdown exporter per process, like :func:`_html_exporter`."""
-    from nbconvert import MarkdownExporter
-    from traitlets.config import Config
-
-    return MarkdownExporter(
-        config=Config(
-            {"NbConvertBase": {"display_data_priority": ["text/markdown", "text/plain"]}}
-        ),
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        exclude_markdown=True,
-    )
-
-
-def to_markdown(nb: Any) -> str:
-    body, _ = _markdown_exporter().from_notebook_node(nb)
-    return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
-
-
-def html_to_pdf(html_text: str, path: Path) -> None:
-    """Print the exported HTML to PDF with the system Chromium (offline, no downloads)."""
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        raise WorkbookError(
-            f"PDF export needs Chromium at {CHROMIUM} (apt-get install chromium, or set "
-            "WORKBOOK_CHROMIUM)"
-        )
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--no-first-run",
-                "--disable-component-update",
-            ],
-        )
-        try:
-            page = browser.new_page()
-            page.route("**/*", lambda route: route.abort())  # offline: nothing may load
-            page.set_content(html_text, wait_until="load")
-            page.pdf(
-                path=str(path),
-                format="A4",
-                print_background=True,
-                margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
-                display_header_footer=True,
-                header_template="<span></span>",
-                footer_template=(
-                    '<div style="font-size:9px;width:100%;text-align:center;color:#484949">'
-                    'Page <span class="pageNumber"></span> of <span class="totalPages"></span>'
-                    "</div>"
-                ),
-            )
-        finally:
-            browser.close()
+    return report_markdown(report)
 
 
 def _write_notebook(nb: Any, path: Path) -> None:
@@ -366,7 +230,7 @@ def actions_csv(report: dict[str, Any]) -> str:
 
 
 def to_docx(report: dict[str, Any], path: Path) -> None:
-    from workbook.word import write_docx
+    from workbook.export.word import write_docx
 
     write_docx(report, path)
 
@@ -385,7 +249,7 @@ _FORMAT_NAMES = {
 
 
 def _pack_signoff(so: dict[str, Any] | None) -> str:
-    from workbook.report import _e as e
+    from workbook.export.render import _e as e
 
     if not so or so["status"] == "none":
         return "not signed off"
@@ -415,8 +279,8 @@ body { margin: 2rem; } .ew-report { max-width: none; }
 
 def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = True) -> Path:
     """``out/index.html``: every exported project, its progress and links to its documents."""
-    from workbook.report import REPORT_CSS
-    from workbook.report import _e as e
+    from workbook.export.render import REPORT_CSS
+    from workbook.export.render import _e as e
 
     rows = []
     for r in results:

@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from workbook.report import NO_NOTE, NOT_ANSWERED, _date, _signoff_line, _when, text_lines
+from workbook.export.render import _date, _signoff_line, _when, text_lines
+from workbook.export.report import NO_NOTE, NOT_ANSWERED
 
 RED = (0x94, 0x25, 0x14)
 GREEN = (0x00, 0x5A, 0x30)
