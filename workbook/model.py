@@ -244,6 +244,11 @@ class ProjectInfo(_Strict):
         "are on.",
         json_schema_extra={"uniqueItems": True},
     )
+    marking: Literal["", "OFFICIAL", "OFFICIAL-SENSITIVE"] = Field(
+        "",
+        description="The protective marking on this project's documents. Empty: the "
+        "workspace's (settings.yaml), else OFFICIAL.",
+    )
 
 
 class Reply(_Strict):

@@ -25,6 +25,7 @@ from workbook.model import (
     WorkbookBase,
 )
 from workbook.progress import project_progress
+from workbook.settings import DEFAULT_MARKING
 
 REPORT_MIME = "application/vnd.ethics-workbook.report+json"
 NOT_ANSWERED = "Not answered yet."
@@ -40,12 +41,15 @@ def build_report(
     *,
     exported_at: datetime | None = None,
     changes: dict[str, list[Any] | None] | None = None,
+    marking: str | None = None,
 ) -> dict[str, Any]:
     """Everything the documents show, as JSON-ready data.
 
     ``changes`` maps each phase id to its :class:`~workbook.review.FieldChange` list since
     its last sign-off (None: never signed off); see :func:`signoff_changes`. Without it the
-    report has no "changes since last sign-off" sections.
+    report has no "changes since last sign-off" sections. ``marking`` is the protective
+    marking (default: the project's own, else OFFICIAL; :func:`display_report` also looks at
+    the workspace's settings).
     """
     from workbook import review
 
@@ -154,7 +158,10 @@ def build_report(
             "oversight_group": info.oversight_group,
             "description": info.description,
         },
+        "marking": marking or info.marking or DEFAULT_MARKING,
+        "language": "en-GB",
         "edition": workbook.edition,  # type: ignore[attr-defined]
+        "publication": f"{bank.title}, {bank.publisher.split(',')[0]}, {bank.published}",
         "revision": workbook.revision,
         "exported_at": exported_at.isoformat(),
         "title": bank.title,
@@ -293,11 +300,16 @@ def display_report(project: str, workspace: str | None = None, *, changes: bool 
     """
     from IPython.display import display
 
+    from workbook.settings import marking_for
     from workbook.store import Store
 
     store = Store(workspace)
     wb = store.open(project)
-    report = build_report(wb, changes=signoff_changes(store, wb) if changes else None)
+    report = build_report(
+        wb,
+        changes=signoff_changes(store, wb) if changes else None,
+        marking=marking_for(wb.project.marking, store.root),
+    )
     from workbook.export.render import report_html, report_markdown
 
     display(
