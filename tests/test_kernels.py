@@ -108,7 +108,7 @@ def test_each_project_gets_a_new_process_forked_from_the_zygote(probe):
     assert zygote.pid not in pids
     assert all(ppid == zygote.pid for _, ppid, _ in runs)  # forked, not started normally
     for _, _, seen in runs:
-        assert seen == NOTHING_SEEN  # nothing from the run before, not even in workbook.export.report
+        assert seen == NOTHING_SEEN  # nothing from the run before, even in the report module
     assert _wait_until(lambda: not _children(zygote.pid))  # every kernel has exited
 
 

@@ -324,6 +324,34 @@ def members(
 
 
 @cli.command()
+@click.argument("project")
+@click.argument(
+    "marking",
+    required=False,
+    type=click.Choice(["OFFICIAL", "OFFICIAL-SENSITIVE", "workspace"], case_sensitive=False),
+)
+@click.option("--user", default=None, help="Your name for the history (default: login name).")
+@click.pass_context
+def marking(ctx: click.Context, project: str, marking: str | None, user: str | None) -> None:
+    """Show or set the protective marking on PROJECT's documents.
+
+    MARKING is OFFICIAL or OFFICIAL-SENSITIVE, or "workspace" to use the workspace's
+    (settings.yaml in the workspace: `marking: OFFICIAL-SENSITIVE`; default OFFICIAL).
+    """
+    from workbook.settings import load_settings, set_marking
+
+    store = _store(ctx)
+    wb = store.open(project)
+    workspace_marking = load_settings(store.root).marking  # a bad settings.yaml: stop first
+    if marking is not None:
+        own = "" if marking.lower() == "workspace" else marking.upper()
+        wb = set_marking(store, project, own, user=user or current_user())
+    shown = wb.project.marking or workspace_marking
+    source = "its own" if wb.project.marking else "the workspace's"
+    echo(f"{project}'s documents are marked {shown} ({source} marking)")
+
+
+@cli.command()
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -55,9 +56,7 @@ def load_settings(workspace: str | Path) -> Settings:
         raise SettingsError(f"unknown setting {', '.join(unknown)}", path=path, field=unknown[0])
     marking = data.get("marking", DEFAULT_MARKING)
     if marking not in MARKINGS:
-        raise SettingsError(
-            f"marking must be one of {', '.join(MARKINGS)}", path=path, field="marking"
-        )
+        raise SettingsError(f"must be one of {', '.join(MARKINGS)}", path=path, field="marking")
     return Settings(marking=marking)
 
 
@@ -67,3 +66,32 @@ def marking_for(project_marking: str, workspace: str | Path | None) -> str:
     if project_marking:
         return project_marking
     return load_settings(workspace).marking if workspace is not None else DEFAULT_MARKING
+
+
+def set_marking(store: Any, project_id: str, marking: str, *, user: Any) -> Any:
+    """Set a project's own marking ("" = the workspace's) in its answers file, through the
+    store (``user`` is a name or an :class:`~workbook.roles.Actor`; an admin's job once
+    roles are on). Returns the saved workbook."""
+    from workbook.review import SAVE_RULES
+    from workbook.roles import Action, as_actor
+    from workbook.store import Change
+
+    if marking not in ("", *MARKINGS):
+        raise WorkbookError(
+            f"marking must be one of {', '.join(MARKINGS)} (or empty for the workspace's)",
+            field="marking",
+        )
+    actor = as_actor(user)
+    role = actor.require(Action.assign)
+    current = store.open(project_id)
+    old = current.project.marking
+    if old == marking:
+        return current
+    return store.apply(
+        project_id,
+        [Change("project.marking", old, marking)],
+        user=actor.name,
+        base_revision=current.revision,
+        rules=SAVE_RULES,
+        role=role if actor.enforced else "",
+    )

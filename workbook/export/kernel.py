@@ -69,5 +69,3 @@ def report_data(nb: Any) -> dict[str, Any]:
             if REPORT_MIME in data:
                 return data[REPORT_MIME]
     raise WorkbookError("the report notebook produced no report")
-
-

@@ -109,7 +109,7 @@ def build_report(
                     for i, a in enumerate(answer.further_work)
                 ],
                 "updated_at": answer.updated_at.isoformat() if answer.updated_at else None,
-                "updated_by": answer.updated_by,
+                "updated_by": person(answer.updated_by),
                 "help": [p.resource for p in q.help.pointers],
                 "threads": threads_by_target.get(q.id, []),
             }
@@ -189,6 +189,18 @@ def build_report(
         ],
         "changes_included": changes is not None,
     }
+
+
+MACHINE_NAMES = frozenset({"root", "unknown", "nobody", "jovyan", "setup", "system"})
+"""Login names that are a machine's, not a person's: a document says nothing rather than
+"Last changed by root"."""
+
+
+def person(name: str | None) -> str | None:
+    """``name`` if it could be a person's, else None."""
+    if not name or not name.strip() or name.strip().lower() in MACHINE_NAMES:
+        return None
+    return name
 
 
 def signoff_changes(store: Any, workbook: WorkbookBase) -> dict[str, list[Any] | None]:

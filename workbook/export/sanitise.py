@@ -26,7 +26,6 @@ _ALLOWED_ATTRIBUTES = {
 _URL_SCHEMES = {"http", "https", "mailto"}
 
 
-
 def render_markdown(text: str) -> str:
     """User markdown to safe HTML: raw HTML escaped, harmful links dropped, allowlist-cleaned."""
     import mistune
@@ -69,5 +68,3 @@ def safe_markdown(text: str) -> str:
     text = _IMAGE_START.sub(r"\1\\![", text)
     text = _UNSAFE_INLINE_LINK.sub("](#removed-link ", text)
     return _UNSAFE_REF_LINK.sub(r"\1#removed-link ", text)
-
-
