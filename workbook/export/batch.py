@@ -19,11 +19,9 @@ export runs.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -248,82 +246,39 @@ _FORMAT_NAMES = {
 }
 
 
-def _pack_signoff(so: dict[str, Any] | None) -> str:
-    from workbook.export.render import _e as e
-
-    if not so or so["status"] == "none":
-        return "not signed off"
-    if so["status"] == "out_of_date":
-        return (
-            f'<strong class="ew-overdue">sign-off out of date (changed since revision '
-            f"{so['revision']})</strong>"
-        )
-    return f"{e(so['decision_label']).lower()}, sign-off current"
-
-
-PACK_CSS = """
-body { margin: 2rem; } .ew-report { max-width: none; }
-@media screen and (max-width: 40rem) {
-  body { margin: 1rem; }
-  .ew-pack td:nth-child(2)::before { content: "Local authority: "; }
-  .ew-pack td:nth-child(3)::before { content: "Revision: "; }
-  .ew-pack td:nth-child(4)::before { content: "Progress by phase"; display: block; }
-  .ew-pack td:nth-child(5)::before { content: "Question status"; display: block; }
-  .ew-pack td:nth-child(6)::before { content: "Documents"; display: block; }
-  .ew-pack td:first-child { font-weight: 400; }
-  .ew-pack ul { margin: 0.2rem 0 0.5rem; padding-left: 1.2rem; }
-}
-"""
-"""The pack index's own styles: on a phone each project is a card, its columns labelled."""
-
-
 def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = True) -> Path:
-    """``out/index.html``: every exported project, its progress and links to its documents."""
-    from workbook.export.render import REPORT_CSS
-    from workbook.export.render import _e as e
+    """``out/index.html``: every exported project, its progress and links to its documents.
+    It carries the highest protective marking of the projects in it."""
+    from workbook.export.render import render_html
+    from workbook.settings import DEFAULT_MARKING, MARKINGS
 
     rows = []
+    markings = {DEFAULT_MARKING}
     for r in results:
         if not r.ok or r.report is None:
-            rows.append(
-                f'<tr><td>{e(r.project)}</td><td colspan="5" class="ew-missing">Not exported: '
-                f"{e(r.error or 'unknown reason')}</td></tr>"
-            )
+            rows.append({"project": r.project, "error": r.error or "unknown reason"})
             continue
-        rep = r.report
-        phases = "".join(
-            f"<li>{e(ph['title'])}: {ph['progress']['percent']}% "
-            f"({ph['progress']['complete']} of {ph['progress']['questions']} complete); "
-            f"{_pack_signoff(ph.get('signoff'))}</li>"
-            for ph in rep["phases"]
-        )
+        markings.add(r.report.get("marking", DEFAULT_MARKING))
         counts: dict[str, int] = {}
-        for ph in rep["phases"]:
+        for ph in r.report["phases"]:
             for q in ph["questions"]:
                 counts[q["status_label"]] = counts.get(q["status_label"], 0) + 1
-        status = "".join(f"<li>{e(k)}: {v}</li>" for k, v in counts.items())
-        p = rep["project"]
-        links = "".join(
-            f'<li><a href="{e(f.name)}" aria-label="{e(p["tool_name"])}: '
-            f'{e(_FORMAT_NAMES.get(f.suffix[1:], f.suffix[1:]))}">'
-            f"{e(_FORMAT_NAMES.get(f.suffix[1:], f.suffix[1:]))}</a></li>"
-            for f in r.files
-        )
         rows.append(
-            f"<tr><td><strong>{e(p['tool_name'])}</strong><br>{e(r.project)}</td>"
-            f"<td>{e(p['local_authority'])}</td><td>{rep['revision']}</td>"
-            f"<td><ul>{phases}</ul></td><td><ul>{status}</ul></td><td><ul>{links}</ul></td></tr>"
+            {
+                "project": r.project,
+                "error": None,
+                "report": r.report,
+                "statuses": list(counts.items()),
+                "files": [
+                    (f.name, _FORMAT_NAMES.get(f.suffix[1:], f.suffix[1:])) for f in r.files
+                ],
+            }
         )
-    page = (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Oversight pack: Data Ethics Workbook</title>"
-        f"<style>{REPORT_CSS}{PACK_CSS}</style>"
-        '</head><body><main class="ew-report"><h1>Oversight pack</h1>'
-        f"<p>{len([r for r in results if r.ok])} of {len(results)} projects exported.</p>"
-        '<table class="ew-pack"><thead><tr><th>Tool</th><th>Local authority</th><th>Revision</th>'
-        "<th>Progress by phase</th><th>Question status</th><th>Documents</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></main></body></html>"
+    page = render_html(
+        "pack.html.j2",
+        rows=rows,
+        exported=len([r for r in results if r.ok]),
+        marking=max(markings, key=lambda m: MARKINGS.index(m) if m in MARKINGS else 0),
     )
     index = out / "index.html"
     index.write_text(page, encoding="utf-8")

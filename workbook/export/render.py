@@ -210,6 +210,11 @@ def report_html(report: dict[str, Any]) -> str:
     return _html_env().get_template("fragment.html.j2").render(report=report)
 
 
+def render_html(template: str, **context: Any) -> str:
+    """Any page from ``templates/html`` (the oversight pack's index, for one)."""
+    return _html_env().get_template(template).render(**context)
+
+
 def report_document(report: dict[str, Any]) -> str:
     """The report as a whole HTML document: language, title, styles (screen and print),
     the protective marking at the top and the bottom. No scripts."""
