@@ -1,27 +1,52 @@
 """The report as a Word document (python-docx), from the same data as the HTML.
 
-Answers are written as plain paragraphs (their markdown source, without HTML), so a team
-can annotate and sign the document. Unanswered items say so in italics.
+The document is built for a committee to edit: A4, Word's own styles for its structure
+(Title, Heading 1-3, List Bullet/Number, Quote, Table Grid...), so the navigation pane
+works and a user can restyle it. Answers are markdown and become Word formatting (walked
+from mistune's syntax tree): bold, italic, lists, links, tables, code, quotes. Raw HTML in
+an answer is shown as text; images are never fetched (a link at most); links other than
+http(s) and mailto are dropped. Plain user text (comments, notes) keeps its paragraphs.
+
+The protective marking is at the top and bottom of every page, with "Page X of Y".
 """
 
 from __future__ import annotations
 
+import html
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from workbook.export.render import _date, _signoff_line, _when, text_lines
+from workbook.export.dates import day, moment
 from workbook.export.report import NO_NOTE, NOT_ANSWERED
 
-RED = (0x94, 0x25, 0x14)
-GREEN = (0x00, 0x5A, 0x30)
-
+RED = "942514"
+GREEN = "005A30"
+INK = "0B0C0C"
+GREY = "484949"
+HEADER_FILL = "F3F2F1"
 
 # Characters XML 1.0 cannot hold (python-docx refuses them): C0 controls other than tab
 # and line breaks, lone surrogates, U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 MAX_PROPERTY_CHARS = 255
 """Word's limit for a document property such as the title."""
+
+FONT = "Arial"
+MONO = "Courier New"
+BODY_PT = 11
+TABLE_PT = 10
+PAGE_CM = (21.0, 29.7)  # A4
+MARGIN_CM = {"top": 2.5, "bottom": 2.5, "left": 2.0, "right": 2.0}
+TWIPS_PER_CM = 1440 / 2.54
+TEXT_WIDTH = round((PAGE_CM[0] - MARGIN_CM["left"] - MARGIN_CM["right"]) * TWIPS_PER_CM)
+CELL_PADDING = 280  # twips: Table Grid's cell margins (2 x 108), the borders and a little more
+SHORT_COLUMN = 0.25  # of the width: a column whose longest line is shorter is kept on one line
+SAFE_SCHEMES = {"http", "https", "mailto"}
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+_SPACES = re.compile(r"[ \t\r\n]+")
+_BLOCK_START = re.compile(r"[ \t]*(?:[-*+][ \t]|\d+[.)][ \t]|#|>|\|)")
 
 
 def _xml_safe(value: Any) -> Any:
@@ -36,317 +61,1041 @@ def _xml_safe(value: Any) -> Any:
 
 
 def _property(text: str) -> str:
+    text = " ".join(text.split())
     return text if len(text) <= MAX_PROPERTY_CHARS else text[: MAX_PROPERTY_CHARS - 1] + "…"
 
 
-def write_docx(report: dict[str, Any], path: Path) -> None:
-    from docx import Document
-    from docx.shared import Pt, RGBColor
+def _paragraphs(text: str) -> list[str]:
+    """Plain user text as paragraphs: blank lines separate them, other line breaks are
+    spaces (a comment typed in a text box wraps where the box did)."""
+    parts = _PARAGRAPH_BREAK.split(text.strip())
+    return [_SPACES.sub(" ", p).strip(" ") for p in parts if p.strip()]
 
-    report = _xml_safe(report)
-    doc = Document()
-    doc.core_properties.title = _property(f"{report['project']['tool_name']}: Data Ethics Workbook")
-    doc.core_properties.subject = _property(report["title"])
-    style = doc.styles["Normal"]
-    style.font.name = "Arial"
-    style.font.size = Pt(11)
 
-    def missing(paragraph_text: str) -> None:
-        run = doc.add_paragraph().add_run(paragraph_text)
-        run.italic = True
-        run.font.color.rgb = RGBColor(0x94, 0x25, 0x14)
+def _nb(text: str) -> str:
+    """``text`` (a date) kept on one line in a table cell."""
+    return text.replace(" ", "\u00a0")
 
-    def table(header: list[str], rows: list[list[str]]) -> None:
-        t = doc.add_table(rows=1, cols=len(header))
-        t.style = "Table Grid"
-        for cell, text in zip(t.rows[0].cells, header, strict=True):
-            cell.text = text
-            for run in cell.paragraphs[0].runs:
-                run.bold = True
-        for row in rows:
-            cells = t.add_row().cells
-            for cell, text in zip(cells, row, strict=True):
-                cell.text = text
 
-    p = report["project"]
-    doc.add_paragraph(f"{report['title']}: {report['subtitle']}")
-    doc.add_heading(p["tool_name"], level=0)
-    table(
-        ["", ""],
-        [
-            ["Local authority", p["local_authority"]],
-            ["Owner", p["owner"] or "Not recorded"],
-            ["Oversight group", p["oversight_group"] or "Not recorded"],
-            ["Edition", report["edition"]],
-            ["Revision", str(report["revision"])],
-            ["Exported", _when(report["exported_at"])],
-        ],
-    )
-    if p["description"]:
-        doc.add_paragraph(p["description"])
+def _clip(text: str, width: int = 90) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
-    doc.add_heading("Sign-off", level=1)
-    table(
-        ["Phase", "State", "Decision", "Reviewer", "Signed", "Revision signed"],
-        [
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) or mailto link (after entity decoding), else None."""
+    url = html.unescape(url or "").strip()
+    if not url or re.search(r"[\x00-\x20\x7f]", url):
+        return None
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", url)
+    if not scheme or scheme.group(1).lower() not in SAFE_SCHEMES:
+        return None
+    return url
+
+
+def signoff_line(so: dict[str, Any]) -> str:
+    """``Out of date: changed since revision 12`` / ``Current: ...`` / ``Not signed off``."""
+    if so["status"] == "out_of_date":
+        return f"Out of date: changed since revision {so['revision']}"
+    if so["status"] == "current":
+        return "Current: no change since it was signed"
+    return "Not signed off"
+
+
+# --------------------------------------------------------------------------- text widths
+
+# Advance widths (in em) of DejaVu Sans, the widest font likely to stand in for Arial (Arial
+# itself is narrower), so a column given the width of its longest word never splits it.
+_EM = {
+    **dict.fromkeys("ijlIJ|.,:;'!` \u00a0", 0.32),
+    **dict.fromkeys('ftr()[]{}-/\\"', 0.41),
+    **dict.fromkeys("csz?–", 0.55),
+    **dict.fromkeys("ABEFKPRSTVXYZ", 0.70),
+    **dict.fromkeys("CDGHNOQU&", 0.79),
+    **dict.fromkeys("w", 0.82),
+    **dict.fromkeys("mMW%@—", 1.0),
+}  # anything else: 0.64 (lower case letters, digits), 1.0 outside ASCII
+
+
+def _text_twips(text: str, pt: float = TABLE_PT, bold: bool = False) -> int:
+    em = sum(_EM.get(ch, 0.64 if ch.isascii() else 1.0) for ch in text)
+    return round(em * pt * 20 * 1.05 * (1.1 if bold else 1.0))
+
+
+def column_widths(
+    cells: list[list[tuple[str, bool]]], total: int = TEXT_WIDTH, keep: set[int] | None = None
+) -> list[int]:
+    """Widths (twips) for a table's columns, much as a browser lays out an automatic table:
+    each column at least as wide as its longest word (so no word is split), short columns
+    (a status, a date) wide enough for their text on one line, the rest of the width shared
+    by how much text each column holds. ``cells`` holds each row's cells as (text, bold);
+    columns in ``keep`` are not widened past their longest line."""
+    n = max(len(r) for r in cells)
+    lo = [CELL_PADDING + 200] * n
+    hi = [CELL_PADDING + 200] * n
+    for row in cells:
+        for i, (text, bold) in enumerate(row):
+            for line in text.split("\n"):
+                hi[i] = max(hi[i], CELL_PADDING + _text_twips(line, bold=bold))
+                for word in line.split(" "):
+                    lo[i] = max(lo[i], CELL_PADDING + _text_twips(word, bold=bold))
+    if sum(hi) <= total:
+        grow = [i for i in range(n) if i not in (keep or set())] or list(range(n))
+        extra = total - sum(hi)
+        weight = sum(hi[i] for i in grow)
+        widths = [hi[i] + (extra * hi[i] / weight if i in grow else 0) for i in range(n)]
+    elif sum(lo) <= total:
+        # short columns (a status, a date) on one line if the long ones still fit
+        short = [i for i in range(n) if hi[i] <= total * SHORT_COLUMN]
+        rest = total - sum(hi[i] for i in short)
+        long = [i for i in range(n) if i not in short]
+        if not long or rest < sum(lo[i] for i in long):
+            short, long, rest = [], list(range(n)), total
+        slack = rest - sum(lo[i] for i in long)
+        want = {i: hi[i] - lo[i] for i in long}
+        widths = [
+            hi[i] if i in short else lo[i] + slack * want[i] / (sum(want.values()) or 1)
+            for i in range(n)
+        ]
+    else:  # even the longest words do not fit: share the width by them
+        widths = [w * total / sum(lo) for w in lo]
+    out = [int(w) for w in widths]
+    out[-1] += total - sum(out)
+    return out
+
+
+# --------------------------------------------------------------------------- the writer
+
+
+class _Cell:
+    """A table cell's content: plain text (str), runs [(text, format)], or markdown
+    inline tokens."""
+
+    def __init__(self, runs: list[tuple[str, dict[str, Any]]] | None = None, tokens=None):
+        self.runs = runs
+        self.tokens = tokens
+
+    def text(self) -> str:
+        if self.tokens is not None:
+            return _plain(self.tokens)
+        return "".join(t for t, _ in self.runs or [])
+
+
+def _plain(tokens: list[dict[str, Any]]) -> str:
+    out = []
+    for t in tokens:
+        if t["type"] in ("softbreak", "linebreak"):
+            out.append(" ")
+        elif "children" in t:
+            out.append(_plain(t["children"]))
+        else:
+            raw = t.get("raw", "")
+            out.append(raw if t["type"] in ("codespan", "inline_html") else html.unescape(raw))
+    return "".join(out)
+
+
+class _Writer:
+    def __init__(self, report: dict[str, Any]) -> None:
+        from docx import Document
+
+        self.report = report
+        self.doc = Document()
+        self._styles()
+        self._markdown = None
+        self._after_table = False
+
+    # ------------------------------------------------------------------ set-up
+
+    def _styles(self) -> None:
+        from docx.enum.style import WD_STYLE_TYPE
+        from docx.enum.text import WD_ALIGN_PARAGRAPH
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+        from docx.shared import Pt, RGBColor
+
+        doc = self.doc
+        styles_el = doc.styles.element
+        # document defaults: Arial 11pt, British English
+        rpr = styles_el.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+        _fonts(rpr, FONT)
+        lang = rpr.find(qn("w:lang"))
+        lang.set(qn("w:val"), "en-GB")
+        lang.set(qn("w:eastAsia"), "en-GB")
+        normal = doc.styles["Normal"]
+        normal.font.name = FONT
+        normal.font.size = Pt(BODY_PT)
+        normal.font.color.rgb = RGBColor.from_string(INK)
+        _fonts(normal.element.get_or_add_rPr(), FONT)
+        normal_lang = OxmlElement("w:lang")
+        normal_lang.set(qn("w:val"), "en-GB")
+        normal.element.get_or_add_rPr().append(normal_lang)
+        normal.paragraph_format.space_after = Pt(6)
+        normal.paragraph_format.line_spacing = 1.15
+        sizes = {"Title": 26, "Heading 1": 18, "Heading 2": 14, "Heading 3": 12}
+        for name in ["Title", "Subtitle", *(f"Heading {n}" for n in range(1, 10))]:
+            style = doc.styles[name]
+            _fonts(style.element.get_or_add_rPr(), FONT)
+            style.font.color.rgb = RGBColor.from_string(INK if name != "Subtitle" else GREY)
+            style.font.size = Pt(sizes.get(name, BODY_PT))
+            if name.startswith("Heading"):
+                style.font.bold = True
+                style.font.italic = False
+                style.paragraph_format.space_before = Pt(18 if name == "Heading 1" else 12)
+                style.paragraph_format.space_after = Pt(6)
+        title = doc.styles["Title"]
+        title.font.bold = True
+        border = title.element.pPr.find(qn("w:pBdr"))
+        if border is not None:
+            border.find(qn("w:bottom")).set(qn("w:color"), INK)
+            for attr in ("w:themeColor", "w:themeShade"):
+                border.find(qn("w:bottom")).attrib.pop(qn(attr), None)
+        subtitle = doc.styles["Subtitle"]
+        subtitle.font.italic = False
+        for style in (title, subtitle):  # the template spaces their letters out
+            spacing = style.element.rPr.find(qn("w:spacing"))
+            if spacing is not None:
+                style.element.rPr.remove(spacing)
+        numpr = subtitle.element.pPr.find(qn("w:numPr"))
+        if numpr is not None:  # the template's subtitle is tied to no list; untie it
+            subtitle.element.pPr.remove(numpr)
+        for name in ("Header", "Footer"):
+            doc.styles[name].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        quote = doc.styles["Quote"]
+        quote.paragraph_format.left_indent = Pt(18)
+        # styles Word has built in but python-docx's template lacks
+        link = doc.styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER, builtin=True)
+        link.font.color.rgb = RGBColor.from_string("1D70B8")
+        link.font.underline = True
+        code = doc.styles.add_style("HTML Code", WD_STYLE_TYPE.CHARACTER, builtin=True)
+        code.font.name = MONO
+        pre = doc.styles.add_style("HTML Preformatted", WD_STYLE_TYPE.PARAGRAPH, builtin=True)
+        pre.base_style = normal
+        pre.font.name = MONO
+        pre.font.size = Pt(BODY_PT - 1)
+        pre.paragraph_format.space_after = Pt(0)
+        pre.paragraph_format.line_spacing = 1.0
+        pre.paragraph_format.left_indent = Pt(18)
+        for style in (code, pre):
+            _fonts(style.element.get_or_add_rPr(), MONO)
+        cells = doc.styles.add_style("Table Text", WD_STYLE_TYPE.PARAGRAPH)
+        cells.base_style = normal
+        cells.font.size = Pt(TABLE_PT)
+        cells.paragraph_format.space_before = Pt(1)
+        cells.paragraph_format.space_after = Pt(1)
+        cells.paragraph_format.line_spacing = 1.0
+        for name in ("Emphasis", "Subtle Emphasis"):  # hints: grey italic
+            doc.styles[name].font.color.rgb = RGBColor.from_string(GREY)
+            doc.styles[name].element.rPr.find(qn("w:color")).attrib.pop(qn("w:themeColor"), None)
+
+    def _page(self) -> None:
+        from docx.shared import Cm
+
+        section = self.doc.sections[0]
+        section.page_width, section.page_height = Cm(PAGE_CM[0]), Cm(PAGE_CM[1])
+        section.top_margin = Cm(MARGIN_CM["top"])
+        section.bottom_margin = Cm(MARGIN_CM["bottom"])
+        section.left_margin = Cm(MARGIN_CM["left"])
+        section.right_margin = Cm(MARGIN_CM["right"])
+        section.header_distance = section.footer_distance = Cm(1.2)
+        marking = self.report["marking"]
+        head = section.header.paragraphs[0]
+        head.style = self.doc.styles["Header"]
+        head.add_run(marking).bold = True
+        foot = section.footer.paragraphs[0]
+        foot.style = self.doc.styles["Footer"]
+        foot.add_run(marking).bold = True
+        pages = section.footer.add_paragraph(style="Footer")
+        pages.add_run("Page ")
+        _field(pages, "PAGE", "1")
+        pages.add_run(" of ")
+        _field(pages, "NUMPAGES", "1")
+
+    def _properties(self) -> None:
+        r, p = self.report, self.report["project"]
+        cp = self.doc.core_properties
+        cp.title = _property(f"{p['tool_name']}: Data Ethics Workbook")
+        cp.subject = _property(r["publication"])
+        cp.author = _property(p["local_authority"])
+        cp.last_modified_by = _property(p["local_authority"])
+        exported = datetime.fromisoformat(r["exported_at"])
+        if exported.tzinfo is not None:
+            exported = exported.astimezone(timezone.utc)
+        cp.created = cp.modified = exported
+        cp.keywords = _property(
+            f"Data Ethics Workbook; children's social care; {p['tool_name']}; {r['marking']}"
+        )
+        cp.comments = _property(p["description"] or "")
+        cp.category = r["marking"]
+        cp.language = r.get("language") or "en-GB"
+        cp.revision = max(1, int(r["revision"] or 1))
+        self._package_metadata()
+
+    def _package_metadata(self) -> None:
+        """Nothing left from python-docx's template: no preview of a blank page, no
+        "Microsoft Macintosh Word", spelling not marked as checked, British English."""
+        from docx.opc.constants import RELATIONSHIP_TYPE as RT
+        from docx.oxml.ns import qn
+
+        package = self.doc.part.package
+        for rid, rel in list(package.rels.items()):
+            if rel.reltype == RT.THUMBNAIL:
+                package.rels.pop(rid)
+            elif rel.reltype == RT.EXTENDED_PROPERTIES:
+                rel.target_part._blob = (
+                    b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n"
+                    b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+                    b'extended-properties"><Application>ethics-workbook</Application>'
+                    b"</Properties>"
+                )
+        for rid, rel in list(self.doc.part.rels.items()):
+            if rel.reltype.endswith("/stylesWithEffects"):  # the template's old styles
+                self.doc.part.rels.pop(rid)
+        settings = self.doc.settings.element
+        for tag in ("w:proofState", "w:savePreviewPicture", "w:rsids"):
+            for el in settings.findall(qn(tag)):
+                settings.remove(el)
+        for el in settings.findall(qn("w:themeFontLang")):
+            el.set(qn("w:val"), "en-GB")
+
+    # ------------------------------------------------------------------ blocks
+
+    def new(self, style: str | None = None):
+        """A new paragraph; the first after a table keeps a little space from it."""
+        from docx.shared import Pt
+
+        para = self.doc.add_paragraph(style=style)
+        if self._after_table:
+            para.paragraph_format.space_before = Pt(8)
+            self._after_table = False
+        return para
+
+    def heading(self, text: str, level: int, *, page_break: bool = False):
+        para = self.new_heading(level)
+        self.run(para, text)
+        if page_break:
+            para.paragraph_format.page_break_before = True
+        return para
+
+    def new_heading(self, level: int):
+        self._after_table = False
+        return self.doc.add_heading(level=level)
+
+    def para(self, *runs: tuple[str, dict[str, Any]] | str, style: str | None = None):
+        para = self.new(style)
+        for item in runs:
+            text, fmt = (item, {}) if isinstance(item, str) else item
+            self.run(para, text, **fmt)
+        return para
+
+    def run(self, para, text: str, *, parent=None, **fmt: Any):
+        from docx.shared import RGBColor
+
+        r = para.add_run(text.replace("\r", "").replace("\n", " "))
+        if fmt.get("style"):
+            r.style = self.doc.styles[fmt["style"]]
+        for key in ("bold", "italic", "strike"):
+            if fmt.get(key):
+                setattr(r.font if key == "strike" else r, key, True)
+        if fmt.get("underline"):
+            r.font.underline = True
+        if fmt.get("color"):
+            r.font.color.rgb = RGBColor.from_string(fmt["color"])
+        if parent is not None:
+            parent.append(r._r)
+        return r
+
+    def missing(self, text: str, style: str | None = None):
+        return self.para((text, {"italic": True, "color": RED}), style=style)
+
+    def hint(self, text: str):
+        return self.para((text, {"style": "Subtle Emphasis"}))
+
+    def text(self, text: str, *, style: str | None = None, first=(), last=()) -> None:
+        """Plain user text as paragraphs in ``style``; ``first`` runs lead the first,
+        ``last`` runs end the last. Later paragraphs of a list item continue it."""
+        parts = _paragraphs(text) or [""]
+        cont = _continue_style(style)
+        for i, part in enumerate(parts):
+            runs = [*(first if i == 0 else ()), part, *(last if i == len(parts) - 1 else ())]
+            self.para(*runs, style=style if i == 0 else cont)
+
+    def table(
+        self,
+        header: list[Any] | None,
+        rows: list[list[Any]],
+        *,
+        labels: bool = False,
+        align: list[str | None] | None = None,
+    ):
+        """A Table Grid table: ``header`` (bold, repeated on each page) unless None; no
+        row splits across pages; columns as wide as their text needs. ``labels``: the
+        first column names each row (bold, not widened). Cells are str (plain text,
+        paragraphs kept), _Cell or a (text, format) run."""
+        from docx.enum.text import WD_ALIGN_PARAGRAPH
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+        from docx.shared import Twips
+
+        if not rows and not header:
+            return None
+        body = [[c if isinstance(c, str | _Cell) else _Cell([c]) for c in row] for row in rows]
+        measured = (
+            [[(h if isinstance(h, str) else h.text(), True) for h in header]] if header else []
+        )
+        for row in body:
+            measured.append(
+                [
+                    (
+                        "\n".join(_paragraphs(c)) if isinstance(c, str) else c.text(),
+                        labels and i == 0,
+                    )
+                    for i, c in enumerate(row)
+                ]
+            )
+        widths = column_widths(measured, keep={0} if labels else None)
+        n = len(widths)
+        table = self.doc.add_table(rows=0, cols=n)
+        table.style = self.doc.styles["Table Grid"]
+        table.autofit = False
+        tbl_w = table._tbl.tblPr.find(qn("w:tblW"))
+        if tbl_w is None:
+            tbl_w = OxmlElement("w:tblW")
+            table._tbl.tblPr.append(tbl_w)
+        tbl_w.set(qn("w:w"), str(sum(widths)))
+        tbl_w.set(qn("w:type"), "dxa")
+        for col, w in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=True):
+            col.w = Twips(w)
+        alignments = {"center": WD_ALIGN_PARAGRAPH.CENTER, "right": WD_ALIGN_PARAGRAPH.RIGHT}
+
+        def add_row(cells: list[Any], *, head: bool) -> None:
+            row = table.add_row()
+            tr_pr = row._tr.get_or_add_trPr()
+            tr_pr.append(OxmlElement("w:cantSplit"))
+            if head:
+                tr_pr.append(OxmlElement("w:tblHeader"))
+            for i, (cell, value) in enumerate(zip(row.cells, cells, strict=True)):
+                cell.width = Twips(widths[i])
+                bold = head or (labels and i == 0)
+                self._fill(cell, value, bold=bold)
+                if align and align[i] in alignments:
+                    for p in cell.paragraphs:
+                        p.alignment = alignments[align[i]]
+                if head:
+                    shade = OxmlElement("w:shd")
+                    shade.set(qn("w:val"), "clear")
+                    shade.set(qn("w:color"), "auto")
+                    shade.set(qn("w:fill"), HEADER_FILL)
+                    cell._tc.get_or_add_tcPr().append(shade)
+
+        if header:
+            add_row(header, head=True)
+        for cells in body:
+            add_row(cells, head=False)
+        self._after_table = True
+        return table
+
+    def _fill(self, cell, value: Any, *, bold: bool) -> None:
+        para = cell.paragraphs[0]
+        para.style = self.doc.styles["Table Text"]
+        if isinstance(value, _Cell) and value.tokens is not None:
+            self.md.inline(para, value.tokens, {"bold": True} if bold else {})
+        elif isinstance(value, _Cell):
+            for text, fmt in value.runs or []:
+                self.run(para, text, **{**({"bold": True} if bold else {}), **fmt})
+        else:
+            for i, part in enumerate(_paragraphs(value) or [""]):
+                p = para if i == 0 else cell.add_paragraph(style="Table Text")
+                self.run(p, part, bold=bold)
+
+    @property
+    def md(self) -> _Markdown:
+        if self._markdown is None:
+            self._markdown = _Markdown(self)
+        return self._markdown
+
+    # ------------------------------------------------------------------ the report
+
+    def write(self, path: Path) -> None:
+        self._properties()
+        self._page()
+        self.cover()
+        self.oversight()
+        self.progress()
+        self.actions()
+        for ph in self.report["phases"]:
+            self.phase(ph)
+        self.para(("", {}))
+        self.para((self.report["attribution"], {"style": "Subtle Emphasis"}))
+        self.doc.save(str(path))
+
+    def cover(self) -> None:
+        r, p = self.report, self.report["project"]
+        self.para(p["tool_name"], style="Title")
+        self.para(f"{r['title']}: {r['subtitle']}", style="Subtitle")
+        self.table(
+            None,
             [
-                ph["title"],
-                ("⚠ " if so["status"] == "out_of_date" else "") + _signoff_line(so),
-                so["decision_label"] if so["decision"] else "–",
-                (so["reviewer"] or "–") + (f" ({so['role']})" if so["role"] else ""),
-                _date(so["signed_at"]) or "–",
-                str(so["revision"] or "–"),
-            ]
-            for ph in report["phases"]
-            for so in [ph["signoff"]]
-        ],
-    )
-    challenges = report["open_challenges"]
-    doc.add_heading(f"Open challenges ({len(challenges)})", level=2)
-    if challenges:
-        doc.add_paragraph("A phase cannot be approved while a challenge on it is open.")
-        for c in challenges:
-            doc.add_paragraph(
-                f"{c['target_label']}: {c['text'].strip()} ({c['author']}, "
-                f"{_date(c['created_at'])})",
+                ["Publication", r["publication"]],
+                ["Local authority", p["local_authority"]],
+                ["Owner", p["owner"] or "Not recorded"],
+                ["Oversight group", p["oversight_group"] or "Not recorded"],
+                ["Revision", str(r["revision"])],
+                ["Exported", moment(r["exported_at"])],
+            ],
+            labels=True,
+        )
+        if p["description"]:
+            self.para("")
+            self.text(p["description"])
+
+    def oversight(self) -> None:
+        r = self.report
+        self.heading("Sign-off", 1)
+        rows = []
+        for ph in r["phases"]:
+            so = ph["signoff"]
+            role = f" ({so['role']})" if so["role"] else ""
+            late = so["status"] == "out_of_date"
+            rows.append(
+                [
+                    ph["title"],
+                    (
+                        ("⚠ " if late else "") + signoff_line(so),
+                        {"bold": True, **({"color": RED} if late else {})},
+                    ),
+                    so["decision_label"] if so["decision"] else "–",
+                    (so["reviewer"] or "–") + role,
+                    _nb(day(so["signed_at"])) or "–",
+                    str(so["revision"] or "–"),
+                ]
+            )
+        self.table(["Phase", "State", "Decision", "Reviewer", "Signed", "Revision signed"], rows)
+        items = r["open_challenges"]
+        self.heading(f"Open challenges ({len(items)})", 2)
+        if not items:
+            self.para("None: no challenge is waiting for an answer.")
+            return
+        self.para("A phase cannot be approved while a challenge on it is open.")
+        for c in items:
+            n = len(c["replies"])
+            replies = f", {n} repl{'y' if n == 1 else 'ies'}" if n else ""
+            self.text(
+                c["text"],
+                style="List Bullet",
+                first=[(f"{c['target_label']}: ", {"bold": True})],
+                last=[
+                    (f" ({c['author']}, {day(c['created_at'])}{replies})", {"style": "Emphasis"})
+                ],
+            )
+
+    def progress(self) -> None:
+        r = self.report
+        self.heading("Progress", 1)
+        self.table(
+            [
+                "Phase",
+                "Questions complete",
+                "Answered",
+                "Further work",
+                "Prompt notes",
+                "Checklist done",
+                "Progress",
+            ],
+            [
+                [
+                    ph["title"],
+                    f"{g['complete']} of {g['questions']}",
+                    f"{g['answered']} of {g['questions']}",
+                    str(g["further_work"]),
+                    f"{g['prompts_noted']} of {g['prompts']}",
+                    f"{g['checklist_done']} of {g['checklist']}",
+                    f"{g['percent']}%",
+                ]
+                for ph in r["phases"]
+                for g in [ph["progress"]]
+            ],
+        )
+        items = r["outstanding"]
+        if not items:
+            self.heading("Outstanding questions", 2)
+            self.para("None: every question is answered.")
+            return
+        self.heading(f"Outstanding questions ({len(items)})", 2)
+        self.para('Not yet answered, or marked "further work needed":')
+        for i in items:
+            self.para(
+                f"Question {i['number']}: {_clip(i['text'])} ",
+                (f"({', '.join(i['reasons'])})", {"bold": True}),
                 style="List Bullet",
             )
-    else:
-        doc.add_paragraph("None: no challenge is waiting for an answer.")
 
-    doc.add_heading("Progress", level=1)
-    table(
-        ["Phase", "Complete", "Answered", "Further work", "Prompt notes", "Checklist done", "%"],
-        [
-            [
-                ph["title"],
-                f"{g['complete']} of {g['questions']}",
-                f"{g['answered']} of {g['questions']}",
-                str(g["further_work"]),
-                f"{g['prompts_noted']} of {g['prompts']}",
-                f"{g['checklist_done']} of {g['checklist']}",
-                f"{g['percent']}%",
-            ]
-            for ph in report["phases"]
-            for g in [ph["progress"]]
-        ],
-    )
-    doc.add_heading("Outstanding questions", level=2)
-    if report["outstanding"]:
-        for item in report["outstanding"]:
-            doc.add_paragraph(
-                f"Question {item['number']}: {item['text']} ({', '.join(item['reasons'])})",
-                style="List Bullet",
-            )
-    else:
-        doc.add_paragraph("None: every question is answered.")
-
-    doc.add_heading("Action plan", level=1)
-    actions = report["actions"]
-    if actions:
+    def actions(self) -> None:
+        actions = self.report["actions"]
+        self.heading("Action plan", 1)
+        if not actions:
+            self.para("No further-work actions have been recorded.")
+            return
         late = sum(a["overdue"] for a in actions)
-        doc.add_paragraph(
+        self.para(
             f"{len(actions)} further-work action{'s' if len(actions) != 1 else ''} across the "
             f"workbook, {late} overdue (open and past the due date)."
         )
-        table(
+        self.table(
             ["Question", "Action", "Owner", "Due", "Status", "Overdue"],
             [
                 [
                     f"Question {a['question_number']}",
                     a["action"],
                     a["owner"] or "–",
-                    a["due"] or "–",
+                    _nb(day(a["due"])) or "–",
                     a["status"].capitalize(),
-                    "OVERDUE" if a["overdue"] else "No",
+                    ("Overdue", {"bold": True, "color": RED}) if a["overdue"] else "No",
                 ]
                 for a in actions
             ],
         )
-    else:
-        doc.add_paragraph("No further-work actions have been recorded.")
 
-    def threads(items: list[dict[str, Any]], label: bool) -> None:
-        for t in items:
-            state = (
-                f"resolved by {t['resolved_by'] or 'unknown'}, {_date(t['resolved_at'])}"
-                if t["resolved"]
-                else "OPEN"
-            )
-            role = f" ({t['role']})" if t["role"] else ""
-            para = doc.add_paragraph(style="List Bullet")
-            if label:
-                para.add_run(f"{t['target_label']}: ")
-            para.add_run(t["kind_label"]).bold = True
-            para.add_run(f" from {t['author']}{role}, {_date(t['created_at'])} (")
-            para.add_run(state).bold = not t["resolved"]
-            para.add_run(f"): {t['text'].strip()}")
-            for r in t["replies"]:
-                doc.add_paragraph(
-                    f"Reply from {r['author']}, {_date(r['created_at'])}: {r['text'].strip()}",
-                    style="List Bullet 2",
-                )
-
-    def signoff(ph: dict[str, Any]) -> None:
+    def signoff(self, ph: dict[str, Any]) -> None:
         so = ph["signoff"]
-        para = doc.add_paragraph()
         if so["status"] == "none":
-            para.add_run("Sign-off: not signed off. ").bold = True
-            para.add_run("No reviewer has recorded a decision on this phase yet.")
+            self.para(
+                ("Sign-off: not signed off.", {"bold": True}),
+                " No reviewer has recorded a decision on this phase yet.",
+            )
             return
         if so["status"] == "out_of_date":
-            run = para.add_run(f"⚠ Sign-off out of date: changed since revision {so['revision']}.")
-            run.bold = True
-            run.font.size = Pt(13)
-            run.font.color.rgb = RGBColor(*RED)
-            para.add_run(
+            self.para(
+                (
+                    f"⚠ Sign-off out of date: changed since revision {so['revision']}.",
+                    {"bold": True, "color": RED},
+                ),
                 " The phase has been edited since the reviewer signed it; the decision below "
-                "was made on the earlier text."
+                "was made on the earlier text.",
             )
         else:
-            para.add_run("Sign-off current. ").bold = True
-            para.add_run(
-                f"Nothing in this phase has changed since revision {so['revision']}, which the "
-                "reviewer signed."
+            self.para(
+                ("Sign-off current.", {"bold": True}),
+                f" Nothing in this phase has changed since revision {so['revision']}, which the "
+                "reviewer signed.",
             )
         role = f" ({so['role']})" if so["role"] else ""
         rows = [
             ["Decision", so["decision_label"]],
             ["Reviewer", f"{so['reviewer']}{role}"],
-            ["Signed", _date(so["signed_at"])],
+            ["Signed", day(so["signed_at"])],
             ["Revision signed", str(so["revision"])],
         ]
         if so["conditions"]:
             rows.append(["Conditions", so["conditions"]])
-        table(["Sign-off", ""], rows)
+        self.table(None, rows, labels=True)
 
-    def changes(ph: dict[str, Any]) -> None:
+    def changes(self, ph: dict[str, Any]) -> None:
         ch = ph["changes"]
         if ch is None:
             return
-        doc.add_heading("Changes since last sign-off", level=2)
+        self.heading("Changes since last sign-off", 2)
         if not ch["signed"]:
-            doc.add_paragraph(
-                "This phase has never been signed off, so there is nothing to compare."
-            )
+            self.para("This phase has never been signed off, so there is nothing to compare.")
             return
         if not ch["fields"]:
-            doc.add_paragraph(
-                f"No changes since revision {ch['since_revision']}, which was signed."
-            )
+            self.para(f"No changes since revision {ch['since_revision']}, which was signed.")
             return
         n = len(ch["fields"])
-        para = doc.add_paragraph(
+        self.para(
             f"{n} field{'s' if n != 1 else ''} changed since revision {ch['since_revision']}, "
-            "which was signed. Removed words are "
+            "which was signed. Removed words are ",
+            ("struck through", {"strike": True, "color": RED}),
+            "; added words are ",
+            ("underlined", {"underline": True, "color": GREEN}),
+            ".",
         )
-        removed = para.add_run("struck through")
-        removed.font.strike = True
-        para.add_run("; added words are ")
-        added = para.add_run("underlined")
-        added.font.underline = True
-        para.add_run(".")
         for f in ch["fields"]:
-            doc.add_heading(f["label"], level=3)
+            self.heading(f["label"], 3)
             revs = ", ".join(str(r) for r in f["revisions"])
-            doc.add_paragraph(
-                f"Changed by {', '.join(f['users'])}, last on {_date(f['time'])} "
+            self.hint(
+                f"Changed by {', '.join(f['users'])}, last on {day(f['time'])} "
                 f"(revision{'s' if len(f['revisions']) > 1 else ''} {revs})"
-            ).runs[0].italic = True
-            para = doc.add_paragraph()
-            previous = ""
-            for op, text in f["diff"]:
-                if op == "insert" and previous == "delete":
-                    para.add_run(" ")
-                previous = op
-                for kind, line in text_lines(text):
-                    if kind != "text":
-                        para.add_run().add_break()
-                        if kind == "para":
-                            para.add_run().add_break()
-                        continue
-                    run = para.add_run(line)
-                    if op == "delete":
-                        run.font.strike = True
-                        run.font.color.rgb = RGBColor(*RED)
-                    elif op == "insert":
-                        run.font.underline = True
-                        run.bold = True
-                        run.font.color.rgb = RGBColor(*GREEN)
-            if not f["diff"]:
-                missing("(empty)")
+            )
+            self.diff(f["diff"])
 
-    for ph in report["phases"]:
-        doc.add_page_break()
-        doc.add_heading(ph["title"], level=1)
-        doc.add_paragraph(ph["stages"]).runs[0].italic = True
-        signoff(ph)
-        changes(ph)
-        doc.add_heading("Checklist", level=2)
-        doc.add_paragraph(ph["checklist_lead"])
-        table(
+    def diff(self, ops: list[list[str]]) -> None:
+        """Word-diff runs: removed words struck through, added words underlined. A blank
+        line, or a line starting a list item, heading, quote or table row, starts a new
+        paragraph (as markdown reads it); other line breaks are spaces."""
+        if not ops:
+            self.missing("(empty)")
+            return
+        para = self.new()
+        previous = ""
+        formats = {
+            "delete": {"strike": True, "color": RED},
+            "insert": {"underline": True, "color": GREEN},
+        }
+        for op, text in ops:
+            if op == "insert" and previous == "delete":
+                self.run(para, " ")
+            previous = op
+            chunks = _PARAGRAPH_BREAK.split(text)
+            for i, chunk in enumerate(chunks):
+                if i:
+                    para = self.new()
+                for j, line in enumerate(chunk.split("\n")):
+                    if j and _BLOCK_START.match(line):
+                        para = self.new()
+                    elif j:
+                        self.run(para, " ")
+                    if line:
+                        self.run(para, line, **formats.get(op, {}))
+
+    def threads(self, items: list[dict[str, Any]], *, label: bool) -> None:
+        for t in items:
+            state = (
+                f"Resolved by {t['resolved_by'] or 'unknown'}, {day(t['resolved_at'])}"
+                if t["resolved"]
+                else "Open"
+            )
+            role = f" ({t['role']})" if t["role"] else ""
+            head = self.para(
+                f"{t['target_label']}: " if label else "",
+                (t["kind_label"], {"bold": True}),
+                f" from {t['author']}{role}, {day(t['created_at'])} · ",
+                (state, {"bold": True}),
+                style="List Bullet",
+            )
+            head.paragraph_format.keep_with_next = True
+            self.text(t["text"], style="List Continue")
+            for reply in t["replies"]:
+                self.text(
+                    reply["text"],
+                    style="List Bullet 2",
+                    first=[
+                        (
+                            f"Reply from {reply['author']}, {day(reply['created_at'])}: ",
+                            {"style": "Emphasis"},
+                        )
+                    ],
+                )
+
+    def phase(self, ph: dict[str, Any]) -> None:
+        self.heading(ph["title"], 1, page_break=True)
+        self.hint(ph["stages"])
+        self.signoff(ph)
+        self.changes(ph)
+        self.heading("Checklist", 2)
+        self.para(ph["checklist_lead"])
+        self.table(
             ["Item", "Status", "Note"],
-            [[i["text"], i["status_label"], i["note"] or NO_NOTE] for i in ph["checklist"]],
+            [
+                [
+                    i["text"],
+                    i["status_label"]
+                    if i["status"]
+                    else (i["status_label"], {"italic": True, "color": RED}),
+                    i["note"] or (NO_NOTE, {"italic": True, "color": RED}),
+                ]
+                for i in ph["checklist"]
+            ],
         )
         commented = [
             {**t, "target_label": item["text"]} for item in ph["checklist"] for t in item["threads"]
         ]
         if commented:
-            doc.add_heading("Comments on the checklist", level=3)
-            threads(commented, True)
+            self.heading("Comments on the checklist", 3)
+            self.threads(commented, label=True)
         if ph["note"]:
-            doc.add_paragraph(f"Phase note: {ph['note']}")
+            self.text(ph["note"], first=[("Phase note: ", {"bold": True})])
         for q in ph["questions"]:
-            doc.add_heading(f"Question {q['number']}: {q['text']}", level=2)
-            doc.add_paragraph().add_run(f"Status: {q['status_label']}").bold = True
-            if q["prompts"]:
-                doc.add_heading("Things to consider, with notes", level=3)
-                for pr in q["prompts"]:
-                    if pr["lead"]:
-                        doc.add_paragraph(pr["lead"]).runs[0].italic = True
-                    para = doc.add_paragraph(
-                        style="List Bullet 2" if pr["depth"] else "List Bullet"
-                    )
-                    para.add_run(pr["text"]).bold = True
-                    note = pr["note"].strip()
-                    run = para.add_run(f"\n{note}" if note else "\nNo note yet.")
-                    run.italic = not note
-            doc.add_heading("Answer", level=3)
-            if q["response"].strip():
-                for block in q["response"].strip().split("\n\n"):
-                    doc.add_paragraph(block.strip())
-            else:
-                missing(NOT_ANSWERED)
-            informed = ", ".join(q["informed_by"]) or "None recorded"
-            doc.add_paragraph(f"Whose views informed this answer: {informed}")
-            if q["informed_note"]:
-                doc.add_paragraph(q["informed_note"])
-            doc.add_heading("Evidence", level=3)
-            if q["evidence"]:
-                for e in q["evidence"]:
-                    text = e["reference"] + (f" – {e['description']}" if e["description"] else "")
-                    doc.add_paragraph(text, style="List Bullet")
-            else:
-                missing("No evidence recorded.")
-            doc.add_heading("Further work", level=3)
-            if q["further_work"]:
-                table(
-                    ["Action", "Owner", "Due", "Status"],
+            self.question(q)
+
+    def question(self, q: dict[str, Any]) -> None:
+        self.heading(f"Question {q['number']}: {q['text']}", 2)
+        late = q["status"] == "further_work_needed"
+        self.para(("Status: ", {"bold": True}), (q["status_label"], {"color": RED} if late else {}))
+        if q["prompts"]:
+            self.heading("Things to consider, with notes", 3)
+            for pr in q["prompts"]:
+                if pr["lead"]:
+                    self.para((pr["lead"], {"style": "Emphasis"}))
+                style = "List Bullet 2" if pr["depth"] else "List Bullet"
+                self.para((pr["text"], {"bold": True}), style=style)
+                if pr["note"].strip():
+                    self.text(pr["note"], style=_continue_style(style))
+                else:
+                    self.missing("No note yet.", style=_continue_style(style))
+        self.heading("Answer", 3)
+        if q["response"].strip():
+            self.md.blocks(q["response"])
+        else:
+            self.missing(NOT_ANSWERED)
+        informed = ", ".join(q["informed_by"]) or "None recorded"
+        self.para(("Whose views informed this answer: ", {"bold": True}), informed)
+        if q["informed_note"]:
+            self.text(q["informed_note"])
+        self.heading("Evidence", 3)
+        if q["evidence"]:
+            for e in q["evidence"]:
+                desc = f" – {e['description']}" if e["description"] else ""
+                self.text(f"{e['reference']}{desc}", style="List Bullet")
+        else:
+            self.missing("No evidence recorded.")
+        self.heading("Further work", 3)
+        if q["further_work"]:
+            self.table(
+                ["Action", "Owner", "Due", "Status"],
+                [
                     [
-                        [
-                            a["action"],
-                            a["owner"] or "–",
-                            a["due"] or "–",
-                            a["status"].capitalize() + (" (OVERDUE)" if a.get("overdue") else ""),
-                        ]
-                        for a in q["further_work"]
-                    ],
-                )
-            else:
-                doc.add_paragraph("No further-work actions.")
-            if q["threads"]:
-                doc.add_heading(f"Comments ({len(q['threads'])})", level=3)
-                threads(q["threads"], False)
-    doc.add_paragraph()
-    doc.add_paragraph(report["attribution"]).runs[0].italic = True
-    doc.save(str(path))
+                        a["action"],
+                        a["owner"] or "–",
+                        _nb(day(a["due"])) or "–",
+                        _Cell(
+                            [(a["status"].capitalize(), {})]
+                            + (
+                                [(" (overdue)", {"bold": True, "color": RED})]
+                                if a["overdue"]
+                                else []
+                            )
+                        ),
+                    ]
+                    for a in q["further_work"]
+                ],
+            )
+        else:
+            self.para("No further-work actions.")
+        if q["threads"]:
+            self.heading(f"Comments ({len(q['threads'])})", 3)
+            self.threads(q["threads"], label=False)
+        if q["updated_by"]:
+            self.hint(f"Last changed by {q['updated_by']} on {day(q['updated_at'])}.")
+
+
+def _continue_style(style: str | None) -> str | None:
+    """The style for a list item's later paragraphs: List Bullet 2 -> List Continue 2."""
+    if not style or not style.startswith(("List Bullet", "List Number")):
+        return style
+    level = style.rsplit(" ", 1)[-1]
+    return "List Continue" + (f" {level}" if level.isdigit() else "")
+
+
+def _fonts(rpr, name: str) -> None:
+    """``rpr`` (a w:rPr) in font ``name``, theme fonts (which win over named ones) removed."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attr), name)
+
+
+def _field(para, instruction: str, shown: str) -> None:
+    """A field (PAGE, NUMPAGES) that Word and LibreOffice fill in as they lay out pages."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    def char(kind: str) -> None:
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+        para.add_run()._r.append(el)
+
+    char("begin")
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    para.add_run()._r.append(instr)
+    char("separate")
+    para.add_run(shown)
+    char("end")
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+class _Markdown:
+    """User markdown (an answer) as Word paragraphs, walking mistune's syntax tree.
+
+    Headings go below the question's (``Answer`` is Heading 3, so ``#`` is Heading 4).
+    Raw HTML is text; images are a link at most; unsafe links are plain text."""
+
+    HEADING_BASE = 3
+
+    def __init__(self, writer: _Writer) -> None:
+        import mistune
+
+        self.w = writer
+        self.parse = mistune.create_markdown(renderer=None, plugins=["strikethrough", "table"])
+
+    def blocks(self, text: str) -> None:
+        self._blocks(self.parse(text), style=None, depth=0)
+
+    def _blocks(self, tokens: list[dict[str, Any]], *, style: str | None, depth: int) -> None:
+        previous = ""
+        for t in tokens:
+            kind = t["type"]
+            if kind == "blank_line":
+                continue
+            if kind == "table" and previous == "table":
+                self.w.new()  # two tables in a row would merge into one
+            previous = kind
+            if kind in ("paragraph", "block_text"):
+                self.inline(self.w.new(style), t.get("children", []))
+            elif kind == "heading":
+                level = min(9, self.HEADING_BASE + t["attrs"]["level"])
+                self.inline(self.w.new_heading(level), t.get("children", []))
+            elif kind == "list":
+                self._list(t, depth)
+            elif kind == "block_quote":
+                self._blocks(t.get("children", []), style="Quote", depth=depth)
+            elif kind == "block_code":
+                for line in t.get("raw", "").rstrip("\n").split("\n"):
+                    self.w.run(self.w.new("HTML Preformatted"), line)
+            elif kind == "table":
+                self._table(t)
+            elif kind == "thematic_break":
+                _rule(self.w.new())
+            elif kind == "block_html":
+                self.w.text(t.get("raw", ""), style=style)
+            elif "children" in t:
+                self._blocks(t["children"], style=style, depth=depth)
+            elif t.get("raw"):
+                self.w.text(t["raw"], style=style)
+
+    def _list(self, token: dict[str, Any], depth: int) -> None:
+        ordered = token["attrs"].get("ordered", False)
+        level = min(depth, 2)
+        suffix = f" {level + 1}" if level else ""
+        style = ("List Number" if ordered else "List Bullet") + suffix
+        num_id = self._restart(style, token["attrs"].get("start", 1)) if ordered else None
+        for item in token.get("children", []):
+            first = True
+            for child in item.get("children", []):
+                kind = child["type"]
+                if kind in ("paragraph", "block_text"):
+                    para = self.w.new(style if first else _continue_style(style))
+                    if first and num_id is not None:
+                        _number(para, num_id)
+                    self.inline(para, child.get("children", []))
+                    first = False
+                elif kind == "list":
+                    self._list(child, depth + 1)
+                elif kind != "blank_line":
+                    self._blocks([child], style=_continue_style(style), depth=depth + 1)
+                    first = False
+
+    def _restart(self, style: str, start: int) -> int | None:
+        """A new numbering instance of ``style``'s list, starting at ``start``, so each
+        numbered list in the document counts from its own first item."""
+        from docx.oxml.ns import qn
+
+        pr = self.w.doc.styles[style].element.pPr
+        num_pr = pr.find(qn("w:numPr")) if pr is not None else None
+        if num_pr is None or num_pr.numId is None:
+            return None
+        numbering = self.w.doc.part.numbering_part.element
+        abstract = numbering.num_having_numId(num_pr.numId.val).abstractNumId.val
+        num = numbering.add_num(abstract)
+        num.add_lvlOverride(ilvl=0).add_startOverride(max(0, int(start)))
+        return num.numId
+
+    def _table(self, token: dict[str, Any]) -> None:
+        head = next((c for c in token["children"] if c["type"] == "table_head"), None)
+        body = next((c for c in token["children"] if c["type"] == "table_body"), None)
+        header_cells = head["children"] if head else []
+        rows = [r["children"] for r in (body["children"] if body else [])]
+        n = max([len(header_cells), *(len(r) for r in rows)] or [0])
+        if not n:
+            return
+        align = [(c.get("attrs") or {}).get("align") for c in header_cells] + [None] * n
+
+        def cells(row: list[dict[str, Any]]) -> list[_Cell]:
+            out = [_Cell(tokens=c.get("children", [])) for c in row]
+            return out + [_Cell(tokens=[])] * (n - len(out))
+
+        self.w.table(
+            None if not header_cells else cells(header_cells),  # type: ignore[arg-type]
+            [cells(r) for r in rows],
+            align=align[:n],
+        )
+
+    def inline(self, para, tokens: list[dict[str, Any]], fmt: dict[str, Any] | None = None,
+               parent=None) -> None:  # fmt: skip
+        fmt = fmt or {}
+        for t in tokens:
+            kind = t["type"]
+            if kind == "text":
+                self.w.run(para, html.unescape(t.get("raw", "")), parent=parent, **fmt)
+            elif kind == "softbreak":
+                self.w.run(para, " ", parent=parent, **fmt)
+            elif kind == "linebreak":
+                self.w.run(para, "", parent=parent, **fmt).add_break()
+            elif kind == "strong":
+                self.inline(para, t["children"], {**fmt, "bold": True}, parent)
+            elif kind == "emphasis":
+                self.inline(para, t["children"], {**fmt, "italic": True}, parent)
+            elif kind == "strikethrough":
+                self.inline(para, t["children"], {**fmt, "strike": True}, parent)
+            elif kind == "codespan":
+                self.w.run(para, t.get("raw", ""), parent=parent, **{**fmt, "style": "HTML Code"})
+            elif kind in ("link", "image"):
+                self._link(para, t, fmt, parent)
+            elif kind == "inline_html":
+                self.w.run(para, t.get("raw", ""), parent=parent, **fmt)
+            elif "children" in t:
+                self.inline(para, t["children"], fmt, parent)
+            elif t.get("raw"):
+                self.w.run(para, t["raw"], parent=parent, **fmt)
+
+    def _link(self, para, token: dict[str, Any], fmt: dict[str, Any], parent) -> None:
+        from docx.opc.constants import RELATIONSHIP_TYPE as RT
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+
+        url = safe_url((token.get("attrs") or {}).get("url"))
+        children = token.get("children", [])
+        if token["type"] == "image":  # never fetched: its description, as a link
+            alt = _plain(children).strip()
+            children = [{"type": "text", "raw": html.escape(f"Image: {alt or 'no description'}")}]
+        if url is None or parent is not None:  # not a safe link (or inside one): its text
+            self.inline(para, children, fmt, parent)
+            return
+        link = OxmlElement("w:hyperlink")
+        link.set(qn("r:id"), para.part.relate_to(url, RT.HYPERLINK, is_external=True))
+        link.set(qn("w:history"), "1")
+        para._p.append(link)
+        if not _plain(children).strip():
+            children = [{"type": "text", "raw": html.escape(url)}]
+        self.inline(para, children, {**fmt, "style": "Hyperlink"}, link)
+
+
+def _number(para, num_id: int) -> None:
+    """Number ``para`` in list instance ``num_id`` (its style gives the look)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    num_pr = para._p.get_or_add_pPr().get_or_add_numPr()
+    ilvl = OxmlElement("w:ilvl")
+    ilvl.set(qn("w:val"), "0")
+    num = OxmlElement("w:numId")
+    num.set(qn("w:val"), str(num_id))
+    num_pr.append(ilvl)
+    num_pr.append(num)
+
+
+def _rule(para) -> None:
+    """A horizontal rule: an empty paragraph with a bottom border."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    border = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("val", "single"), ("sz", "6"), ("space", "1"), ("color", "B1B4B6")):
+        bottom.set(qn(f"w:{key}"), value)
+    border.append(bottom)
+    para._p.get_or_add_pPr().append(border)
+
+
+def write_docx(report: dict[str, Any], path: Path) -> None:
+    """Write ``report`` (from :func:`~workbook.export.report.build_report`) to ``path``."""
+    _Writer(_xml_safe(report)).write(Path(path))
