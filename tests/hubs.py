@@ -195,9 +195,26 @@ def _strays(hub: Hub) -> dict[int, str]:
     return left
 
 
+def _kill_group_members(pgid: int, *, started_before: float) -> None:
+    """SIGKILL what is left in the hub's process group, but only processes that existed
+    before it was stopped. Once the hub has exited and been reaped, its pid (the group's
+    id) may be given to a new process: with pid_max at 32768 a test run wraps around, and
+    Chromium, which Playwright starts as the leader of its own group, could get it; a plain
+    killpg would then close the browser of the next test."""
+    import psutil
+
+    for p in psutil.process_iter(["pid", "create_time"]):
+        try:
+            if os.getpgid(p.pid) == pgid and p.info["create_time"] < started_before:
+                p.kill()
+        except (OSError, psutil.Error):
+            continue
+
+
 def stop_hub(hub: Hub, *, check: bool = True) -> None:
     """SIGTERM to try_hub.py, which passes it to the hub: the hub stops the proxy and every
     user's server. Then nothing it started may be left (killed and reported if it is)."""
+    stopping = time.time()
     hub.note_processes()
     if hub.process.poll() is None:
         hub.process.send_signal(signal.SIGTERM)
@@ -215,10 +232,7 @@ def stop_hub(hub: Hub, *, check: bool = True) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    try:
-        os.killpg(hub.process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    _kill_group_members(hub.process.pid, started_before=stopping)
     if check and strays:
         listed = "\n".join(f"  {pid}: {cmd}" for pid, cmd in strays.items())
         raise AssertionError(f"processes left running after the hub stopped:\n{listed}")
