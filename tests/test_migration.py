@@ -1,5 +1,5 @@
 """Files written by older schema versions load, migrate to the current one and save with
-nothing lost. The fixtures were written by the code of their version (v1, v2), with the JSON
+nothing lost. The fixtures were written by the code of their version (v1, v2, v3), with the JSON
 Schema that version committed."""
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ V1 = Path(__file__).parent / "data" / "v1"
 V1_FILE = V1 / "workbook.json"
 V2 = Path(__file__).parent / "data" / "v2"
 V2_FILE = V2 / "workbook.json"
+V3 = Path(__file__).parent / "data" / "v3"
+V3_FILE = V3 / "workbook.json"
 
 
 def _leaves(node, prefix=""):
@@ -51,7 +53,7 @@ def v1_store(tmp_path):
 def test_version_1_file_loads_migrated_and_saves_with_every_answer_field_kept(v1_store):
     old = json.loads(V1_FILE.read_text(encoding="utf-8"))
     opened = v1_store.open("legacy-v1")
-    assert opened.schema_version == SCHEMA_VERSION == 3
+    assert opened.schema_version == SCHEMA_VERSION == 4
     assert opened.review.threads == {}
     assert opened.project.members == []
     assert all(getattr(opened.review.signoffs, p) is None for p in ("explore", "develop"))
@@ -65,9 +67,10 @@ def test_version_1_file_loads_migrated_and_saves_with_every_answer_field_kept(v1
     )
     assert saved.revision == old["revision"] + 1
     on_disk = json.loads((v1_store.root / "legacy-v1" / "workbook.json").read_text("utf-8"))
-    assert on_disk["schema_version"] == 3
+    assert on_disk["schema_version"] == 4
     jsonschema.validate(on_disk, json_schema())
     assert on_disk["project"].pop("members") == []  # added by the 2 -> 3 step
+    assert on_disk["project"].pop("marking") == ""  # added by the 3 -> 4 step
 
     before = dict(_leaves({k: old[k] for k in ("answers", "phases")}))
     after = dict(_leaves({k: on_disk[k] for k in ("answers", "phases")}))
@@ -78,7 +81,7 @@ def test_version_1_file_loads_migrated_and_saves_with_every_answer_field_kept(v1
     }
 
 
-@pytest.mark.parametrize("fixture", [V1_FILE, V2_FILE], ids=["v1", "v2"])
+@pytest.mark.parametrize("fixture", [V1_FILE, V2_FILE, V3_FILE], ids=["v1", "v2", "v3"])
 def test_migrated_file_is_unchanged_by_reading_alone(tmp_path, fixture):
     project_id = json.loads(fixture.read_text(encoding="utf-8"))["project"]["id"]
     (tmp_path / project_id).mkdir()
@@ -133,7 +136,7 @@ def v2_store(tmp_path):
 def test_version_2_file_loads_migrated_and_saves_with_every_field_kept(v2_store):
     old = json.loads(V2_FILE.read_text(encoding="utf-8"))
     opened = v2_store.open("legacy-v2")
-    assert opened.schema_version == SCHEMA_VERSION == 3
+    assert opened.schema_version == SCHEMA_VERSION == 4
     assert opened.project.members == []
     replies = [r for t in opened.review.threads.values() for r in t.replies.values()]
     assert replies
@@ -147,7 +150,7 @@ def test_version_2_file_loads_migrated_and_saves_with_every_field_kept(v2_store)
     )
     assert saved.revision == old["revision"] + 1
     on_disk = json.loads((v2_store.root / "legacy-v2" / "workbook.json").read_text("utf-8"))
-    assert on_disk["schema_version"] == 3
+    assert on_disk["schema_version"] == 4
     jsonschema.Draft202012Validator(json_schema()).validate(on_disk)
 
     # Every answer, prompt note, checklist entry, evidence and action list, thread, reply
@@ -160,6 +163,7 @@ def test_version_2_file_loads_migrated_and_saves_with_every_field_kept(v2_store)
     assert len(added) == len(replies)
     assert all(k.endswith(".role") and ".replies." in k and v == "" for k, v in added.items())
     assert on_disk["project"].pop("members") == []
+    assert on_disk["project"].pop("marking") == ""
     assert {k: v for k, v in on_disk["project"].items() if k != "owner"} == {
         k: v for k, v in old["project"].items() if k != "owner"
     }
@@ -171,7 +175,7 @@ def test_version_2_file_loads_migrated_and_saves_with_every_field_kept(v2_store)
 def test_the_2_to_3_step_adds_an_empty_member_list_and_leaves_the_input_alone():
     data = json.loads(V2_FILE.read_text(encoding="utf-8"))
     before = json.loads(V2_FILE.read_text(encoding="utf-8"))
-    migrated = migrations.migrate(data)
+    migrated = migrations.migrate(data, target=3)
     assert data == before  # the caller's dict (and its project) is not changed
     assert migrated["schema_version"] == 3
     assert migrated["project"] == {**before["project"], "members": []}
@@ -186,4 +190,59 @@ def test_version_2_file_with_members_is_refused_naming_the_field():
     with pytest.raises(InvalidProjectFile) as info:
         reads(json.dumps(data), source="x/workbook.json")
     assert info.value.field == "project.members"
+    assert "x/workbook.json" in str(info.value)
+
+
+# --------------------------------------------------------------------------- version 3
+
+
+def test_fixture_really_is_a_version_3_file_with_members_and_roles():
+    data = json.loads(V3_FILE.read_text(encoding="utf-8"))
+    assert data["schema_version"] == 3
+    assert "marking" not in data["project"]
+    assert data["project"]["members"] == ["a.author", "r.reviewer", "e.expert"]
+    schema = json.loads((V3 / "answers.schema.json").read_text(encoding="utf-8"))
+    assert schema["properties"]["schema_version"]["const"] == 3
+    jsonschema.Draft202012Validator(schema).validate(data)  # as committed by version 3
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(json_schema()).validate(data)  # not a current file
+    roles = [r["role"] for t in data["review"]["threads"].values() for r in t["replies"].values()]
+    assert "author" in roles
+
+
+def test_version_3_file_loads_migrated_and_saves_with_every_field_kept(tmp_path):
+    old = json.loads(V3_FILE.read_text(encoding="utf-8"))
+    (tmp_path / "legacy-v3").mkdir()
+    shutil.copy(V3_FILE, tmp_path / "legacy-v3" / "workbook.json")
+    store = Store(tmp_path)
+    opened = store.open("legacy-v3")
+    assert opened.schema_version == SCHEMA_VERSION == 4
+    assert opened.project.marking == ""
+    saved = store.apply(
+        "legacy-v3",
+        [Change("project.owner", old["project"]["owner"], "New Owner")],
+        user="migrator",
+        base_revision=opened.revision,
+    )
+    on_disk = json.loads((tmp_path / "legacy-v3" / "workbook.json").read_text("utf-8"))
+    assert on_disk["schema_version"] == 4
+    jsonschema.Draft202012Validator(json_schema()).validate(on_disk)
+    before = dict(_leaves({k: old[k] for k in ("answers", "phases", "review")}))
+    after = dict(_leaves({k: on_disk[k] for k in ("answers", "phases", "review")}))
+    assert len(before) > 250
+    assert before == after  # nothing else added or changed
+    assert on_disk["project"].pop("marking") == ""
+    assert {k: v for k, v in on_disk["project"].items() if k != "owner"} == {
+        k: v for k, v in old["project"].items() if k != "owner"
+    }
+    for phase in ("explore", "develop"):
+        assert signoff_state(saved, phase).status == "current"
+
+
+def test_version_3_file_with_a_marking_is_refused_naming_the_field():
+    data = json.loads(V3_FILE.read_text(encoding="utf-8"))
+    data["project"]["marking"] = "OFFICIAL"
+    with pytest.raises(InvalidProjectFile) as info:
+        reads(json.dumps(data), source="x/workbook.json")
+    assert info.value.field == "project.marking"
     assert "x/workbook.json" in str(info.value)

@@ -174,6 +174,7 @@ PROJECT_OPTIONAL = {
     "description": long_texts(),
     "created_by": short_texts(),
     "members": st.lists(member_names, max_size=4, unique=True),
+    "marking": st.sampled_from(["", "OFFICIAL", "OFFICIAL-SENSITIVE"]),
 }
 project_data = st.fixed_dictionaries(PROJECT_REQUIRED, optional=PROJECT_OPTIONAL)
 

@@ -12,6 +12,8 @@ History of the format:
 3. Adds ``project.members`` (who may open the project once roles are on; a version-2 file
    starts with none) and ``role`` on comment replies (the role the person replied in; ""
    when not known, its default, so replies need no change).
+4. Adds ``project.marking``: the protective marking on the project's documents ("" = the
+   workspace's setting, else OFFICIAL). A version-3 file starts with "".
 """
 
 from __future__ import annotations
@@ -53,7 +55,22 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 had no protective marking: use the workspace's ("")."""
+    project = data.get("project")
+    if not isinstance(project, dict):
+        return data  # validation names the problem
+    if "marking" in project:
+        raise InvalidProjectFile(
+            "a schema_version 3 file cannot have 'project.marking' (it was added in version "
+            "4); set schema_version to 4 if the file was written by a newer version",
+            field="project.marking",
+        )
+    data["project"] = {**project, "marking": ""}
+    return data
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 FIRST_VERSION = 1
 
 

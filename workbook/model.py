@@ -32,7 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from workbook.bank import DEFAULT_EDITION, PHASE_IDS, Bank, load_bank
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bump this (and add a function to ``workbook.migrations``) whenever the file format changes."""
 
 MAX_LONG_TEXT = 100_000
