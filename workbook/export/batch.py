@@ -171,7 +171,13 @@ def _export_one(
         writers = {
             "html": lambda p: p.write_text(html_text, encoding="utf-8"),
             "md": lambda p: p.write_text(to_markdown(report), encoding="utf-8"),
-            "pdf": lambda p: html_to_pdf(html_text, p),
+            "pdf": lambda p: html_to_pdf(
+                html_text,
+                p,
+                marking=report["marking"],
+                title=f"{report['project']['tool_name']}: Data Ethics Workbook",
+                language=report.get("language") or "en-GB",
+            ),
             "docx": lambda p: to_docx(report, p),
             "ipynb": lambda p: _write_notebook(nb, p),
             # With a byte order mark, so spreadsheet programs read it as UTF-8.

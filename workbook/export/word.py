@@ -199,6 +199,7 @@ class _Writer:
 
         self.report = report
         self.doc = Document()
+        self._style_cache: dict[str, Any] = {}
         self._styles()
         self._markdown = None
         self._after_table = False
@@ -358,11 +359,27 @@ class _Writer:
 
     # ------------------------------------------------------------------ blocks
 
+    def style(self, name: str):
+        """The style object for ``name``, looked up once. python-docx finds a style named by
+        a string by searching every style in the document each time, which was most of the
+        Word export's cost."""
+        found = self._style_cache.get(name)
+        if found is None:
+            found = self._style_cache[name] = self.doc.styles[name]
+        return found
+
+    def set_style(self, para, name: str) -> None:
+        """Give ``para`` the paragraph style ``name`` by its id. python-docx's own setter
+        also looks for the default style among all the document's styles each time."""
+        para._p.style = None if name == "Normal" else self.style(name).style_id
+
     def new(self, style: str | None = None):
         """A new paragraph; the first after a table keeps a little space from it."""
         from docx.shared import Pt
 
-        para = self.doc.add_paragraph(style=style)
+        para = self.doc.add_paragraph()
+        if style:
+            self.set_style(para, style)
         if self._after_table:
             para.paragraph_format.space_before = Pt(8)
             self._after_table = False
@@ -377,7 +394,9 @@ class _Writer:
 
     def new_heading(self, level: int):
         self._after_table = False
-        return self.doc.add_heading(level=level)
+        para = self.doc.add_paragraph()
+        self.set_style(para, "Title" if level == 0 else f"Heading {level}")
+        return para
 
     def para(self, *runs: tuple[str, dict[str, Any]] | str, style: str | None = None):
         para = self.new(style)
@@ -391,7 +410,7 @@ class _Writer:
 
         r = para.add_run(text.replace("\r", "").replace("\n", " "))
         if fmt.get("style"):
-            r.style = self.doc.styles[fmt["style"]]
+            r._r.style = self.style(fmt["style"]).style_id
         for key in ("bold", "italic", "strike"):
             if fmt.get(key):
                 setattr(r.font if key == "strike" else r, key, True)
@@ -454,7 +473,7 @@ class _Writer:
         widths = column_widths(measured, keep={0} if labels else None)
         n = len(widths)
         table = self.doc.add_table(rows=0, cols=n)
-        table.style = self.doc.styles["Table Grid"]
+        table._tbl.tblStyle_val = self.style("Table Grid").style_id
         table.autofit = False
         tbl_w = table._tbl.tblPr.find(qn("w:tblW"))
         if tbl_w is None:
@@ -495,7 +514,7 @@ class _Writer:
 
     def _fill(self, cell, value: Any, *, bold: bool) -> None:
         para = cell.paragraphs[0]
-        para.style = self.doc.styles["Table Text"]
+        self.set_style(para, "Table Text")
         if isinstance(value, _Cell) and value.tokens is not None:
             self.md.inline(para, value.tokens, {"bold": True} if bold else {})
         elif isinstance(value, _Cell):
@@ -503,7 +522,11 @@ class _Writer:
                 self.run(para, text, **{**({"bold": True} if bold else {}), **fmt})
         else:
             for i, part in enumerate(_paragraphs(value) or [""]):
-                p = para if i == 0 else cell.add_paragraph(style="Table Text")
+                if i == 0:
+                    p = para
+                else:
+                    p = cell.add_paragraph()
+                    self.set_style(p, "Table Text")
                 self.run(p, part, bold=bold)
 
     @property
