@@ -27,7 +27,8 @@ from typing import Any
 
 from workbook.errors import WorkbookError
 from workbook.export.kernel import execute_report, report_data
-from workbook.export.pdf import html_to_pdf
+from workbook.export.pdf import start_pdf
+from workbook.export.pdf import wait as wait_pdf
 from workbook.store import Store
 
 FORMATS = ("html", "pdf", "docx", "md", "csv")
@@ -171,23 +172,40 @@ def _export_one(
         writers = {
             "html": lambda p: p.write_text(html_text, encoding="utf-8"),
             "md": lambda p: p.write_text(to_markdown(report), encoding="utf-8"),
-            "pdf": lambda p: html_to_pdf(
-                html_text,
-                p,
-                marking=report["marking"],
-                title=f"{report['project']['tool_name']}: Data Ethics Workbook",
-                language=report.get("language") or "en-GB",
+            "pdf": lambda p: printing.append(
+                start_pdf(
+                    html_text,
+                    p,
+                    marking=report["marking"],
+                    title=f"{report['project']['tool_name']}: Data Ethics Workbook",
+                    language=report.get("language") or "en-GB",
+                )
             ),
             "docx": lambda p: to_docx(report, p),
             "ipynb": lambda p: _write_notebook(nb, p),
             # With a byte order mark, so spreadsheet programs read it as UTF-8.
             "csv": lambda p: p.write_text(actions_csv(report), encoding="utf-8-sig", newline=""),
         }
-        for fmt, path in targets.items():
-            tmp = path.with_name(f".{path.name}.partial")
-            writers[fmt](tmp)
-            os.replace(tmp, path)
-            result.files.append(path)
+        # The PDF first: Chromium prints it while this process writes the other formats.
+        partial = {fmt: path.with_name(f".{path.name}.partial") for fmt, path in targets.items()}
+        printing: list[Any] = []
+        try:
+            for fmt in sorted(targets, key=lambda fmt: fmt != "pdf"):
+                writers[fmt](partial[fmt])
+                if fmt != "pdf":
+                    os.replace(partial[fmt], targets[fmt])
+                    result.files.append(targets[fmt])
+        finally:
+            for future in printing:  # never leave Chromium writing a file nobody waits for
+                try:
+                    wait_pdf(future)
+                except BaseException:
+                    partial["pdf"].unlink(missing_ok=True)
+                    raise
+        if printing:
+            os.replace(partial["pdf"], targets["pdf"])
+            result.files.append(targets["pdf"])
+        result.files.sort(key=list(targets.values()).index)
     except WorkbookError as exc:
         result.error = str(exc)
     except Exception as exc:  # papermill/nbconvert/Chromium failures: a reason, not a traceback

@@ -161,7 +161,8 @@ class Printer:
 
     # ----------------------------------------------------------------- the caller's side
 
-    def run(self, job: Callable[[Any], Any]) -> Any:
+    def submit(self, job: Callable[[Any], Any]) -> Future:
+        """Queue ``job`` for the printer's thread; its result (or error) in the future."""
         future: Future = Future()
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -169,12 +170,10 @@ class Printer:
                 self._thread.daemon = True
                 self._thread.start()
             self._jobs.put((job, future))
-        try:
-            return future.result(timeout=PDF_TIMEOUT_S)
-        except FutureTimeout:
-            raise WorkbookError(
-                f"Chromium did not finish printing within {PDF_TIMEOUT_S} s"
-            ) from None
+        return future
+
+    def run(self, job: Callable[[Any], Any]) -> Any:
+        return wait(self.submit(job))
 
     def close(self, timeout: float = 15) -> None:
         """Close the browser and end the thread (at process exit; safe to call twice)."""
@@ -292,6 +291,15 @@ class Printer:
                 pass
 
 
+def wait(future: Future) -> Any:
+    """The result of a printing job (its error raised), or a WorkbookError after
+    PDF_TIMEOUT_S."""
+    try:
+        return future.result(timeout=PDF_TIMEOUT_S)
+    except FutureTimeout:
+        raise WorkbookError(f"Chromium did not finish printing within {PDF_TIMEOUT_S} s") from None
+
+
 PRINTER = Printer()
 """This process's printer (an export worker has its own)."""
 atexit.register(PRINTER.close)
@@ -310,6 +318,19 @@ def html_to_pdf(
     """Print ``html_text`` to ``path``: tagged A4 PDF with bookmarks, ``title`` as its
     title, ``language`` where the HTML names none, and ``marking`` (the protective
     marking) at the top and bottom of every page."""
+    wait(start_pdf(html_text, path, marking=marking, title=title, language=language))
+
+
+def start_pdf(
+    html_text: str,
+    path: Path | str,
+    *,
+    marking: str,
+    title: str,
+    language: str = "en-GB",
+) -> Future:
+    """Like :func:`html_to_pdf`, without waiting: Chromium prints while the caller writes
+    its other formats; :func:`wait` on the future before using the file."""
     if not isinstance(marking, str) or not marking.strip():
         raise WorkbookError("a PDF needs a protective marking", field="marking")
     chromium = chromium_path()
@@ -335,4 +356,4 @@ def html_to_pdf(
             outline=True,
         )
 
-    PRINTER.run(job)
+    return PRINTER.submit(job)
