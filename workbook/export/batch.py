@@ -27,7 +27,7 @@ from typing import Any
 
 from workbook.errors import WorkbookError
 from workbook.export.kernel import execute_report, report_data
-from workbook.export.pdf import start_pdf
+from workbook.export.pdf import PRINTER, start_pdf
 from workbook.export.pdf import wait as wait_pdf
 from workbook.store import Store
 
@@ -165,6 +165,8 @@ def _export_one(
             raise WorkbookError(
                 f"{', '.join(existing)} already exist; pass --overwrite to replace them"
             )
+        if "pdf" in targets:
+            PRINTER.warm()  # Chromium starts (once per worker) while the report runs
         nb = execute_report(project_id, workspace, changes=changes)
         report = report_data(nb)
         result.report = report

@@ -33,7 +33,12 @@ def execute_report(project_id: str, workspace: str, *, changes: bool = False):
         nb = papermill.execute_notebook(
             str(REPORT_NOTEBOOK),
             None,
-            parameters={"project": project_id, "workspace": workspace, "changes": changes},
+            parameters={
+                "project": project_id,
+                "workspace": workspace,
+                "changes": changes,
+                "preview": False,  # the documents are rendered from the data, here
+            },
             kernel_name="python3",
             progress_bar=False,
             log_output=False,

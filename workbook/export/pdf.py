@@ -139,6 +139,10 @@ _PREPARE_JS = r"""
 """
 
 
+_WARM = object()
+"""The job that only starts the browser (:meth:`Printer.warm`)."""
+
+
 class Printer:
     """One headless Chromium, driven from a thread of its own, started on first use.
 
@@ -175,6 +179,12 @@ class Printer:
     def run(self, job: Callable[[Any], Any]) -> Any:
         return wait(self.submit(job))
 
+    def warm(self) -> None:
+        """Start the browser now, in the printer's thread, without waiting: an export
+        worker asks for this before it runs its first report, so Chromium starts while the
+        kernel works. A failure here is reported by the first PDF, not here."""
+        self.submit(_WARM)  # type: ignore[arg-type]
+
     def close(self, timeout: float = 15) -> None:
         """Close the browser and end the thread (at process exit; safe to call twice)."""
         with self._lock:
@@ -205,7 +215,11 @@ class Printer:
                         from playwright.sync_api import sync_playwright
 
                         playwright = sync_playwright().start()
-                    future.set_result(self._attempt(playwright, job))
+                    if job is _WARM:
+                        self._ensure(playwright)
+                        future.set_result(None)
+                    else:
+                        future.set_result(self._attempt(playwright, job))
                 except BaseException as exc:  # noqa: BLE001 (handed to the caller)
                     future.set_exception(exc)
                 if playwright is not None and self._jobs.empty():

@@ -305,10 +305,14 @@ def _checklist_label(status: ChecklistStatus | None) -> str:
 # --------------------------------------------------------------------------- notebook
 
 
-def display_report(project: str, workspace: str | None = None, *, changes: bool = False) -> None:
+def display_report(
+    project: str, workspace: str | None = None, *, changes: bool = False, preview: bool = True
+) -> None:
     """Show the report in a notebook: HTML, Markdown and the data, in one output.
 
-    ``changes=True`` adds each phase's changes since its last sign-off.
+    ``changes=True`` adds each phase's changes since its last sign-off. ``preview=False``
+    (what the export asks for) sends only the data, and a line of text: the export renders
+    every document from the data itself.
     """
     from IPython.display import display
 
@@ -322,12 +326,17 @@ def display_report(project: str, workspace: str | None = None, *, changes: bool 
         changes=signoff_changes(store, wb) if changes else None,
         marking=marking_for(wb.project.marking, store.root),
     )
+    summary = f"Report data for {wb.project.tool_name}, revision {wb.revision}"
+    if not preview:
+        display({"text/plain": summary, REPORT_MIME: report}, raw=True)
+        return
     from workbook.export.render import report_html, report_markdown
 
     display(
         {
             "text/html": report_html(report),
             "text/markdown": report_markdown(report),
+            "text/plain": summary,
             REPORT_MIME: report,
         },
         raw=True,
