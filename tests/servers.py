@@ -18,21 +18,13 @@ from pathlib import Path
 import pytest
 
 from workbook.demo import create_demo
+from workbook.export.pdf import CHROMIUM_ARGS as PDF_CHROMIUM_ARGS
 from workbook.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 
 CHROMIUM = Path(os.environ.get("WORKBOOK_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",  # a container's /dev/shm is often 64 MB: too small for Chromium
-]
+CHROMIUM_ARGS = PDF_CHROMIUM_ARGS  # the flags the PDF export uses: offline, no sandbox
 SCREENSHOTS = REPO / "outputs" / "screenshots"
 
 

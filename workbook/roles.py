@@ -25,13 +25,10 @@ Pure logic apart from reading ``roles.yaml``.
 from __future__ import annotations
 
 import enum
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from workbook.errors import WorkbookError
 
@@ -134,23 +131,12 @@ class RoleMap:
 def load_roles(workspace: str | Path) -> RoleMap | None:
     """The workspace's ``roles.yaml``, or None if it has none. A file that is not valid
     raises :class:`WorkbookError` naming the file and the field."""
+    from workbook.settings import read_workspace_yaml
+
     path = Path(workspace) / ROLES_FILE
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except FileNotFoundError:
+    data = read_workspace_yaml(path, max_bytes=MAX_ROLES_FILE, error=RolesFileError)
+    if data is None:
         return None
-    except OSError as exc:
-        raise RolesFileError(f"cannot read the file: {exc.strerror}", path=path) from None
-    with os.fdopen(fd, "rb") as fh:
-        raw = fh.read(MAX_ROLES_FILE + 1)
-    if len(raw) > MAX_ROLES_FILE:
-        raise RolesFileError("the file is larger than 1 MB", path=path)
-    try:
-        data = yaml.safe_load(raw.decode("utf-8")) or {}
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where is not None else ""
-        raise RolesFileError(f"not valid YAML{line}", path=path) from None
     return parse_roles(data, path)
 
 

@@ -32,23 +32,35 @@ class Settings:
     marking: str = DEFAULT_MARKING
 
 
-def load_settings(workspace: str | Path) -> Settings:
-    """The workspace's settings; the defaults when it has no ``settings.yaml``."""
-    path = Path(workspace) / SETTINGS_FILE
+def read_workspace_yaml(path: Path, *, max_bytes: int, error: type[WorkbookError]) -> Any | None:
+    """A small YAML file an operator keeps in the workspace (settings.yaml, roles.yaml):
+    its data, ``{}`` when empty, None when there is no such file. Read without following a
+    symbolic link and no more than ``max_bytes``; a problem raises ``error`` naming the
+    file (and the line, for YAML that does not parse)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
-        return Settings()
+        return None
     except OSError as exc:
-        raise SettingsError(f"cannot read the file: {exc.strerror}", path=path) from None
+        raise error(f"cannot read the file: {exc.strerror}", path=path) from None
     with os.fdopen(fd, "rb") as fh:
-        raw = fh.read(MAX_SETTINGS_FILE + 1)
-    if len(raw) > MAX_SETTINGS_FILE:
-        raise SettingsError("the file is larger than 64 KB", path=path)
+        raw = fh.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise error(f"the file is larger than {max_bytes:,} bytes", path=path)
     try:
-        data = yaml.safe_load(raw.decode("utf-8")) or {}
+        return yaml.safe_load(raw.decode("utf-8")) or {}
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SettingsError(f"not valid YAML: {str(exc).splitlines()[0]}", path=path) from None
+        where = getattr(exc, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where is not None else ""
+        raise error(f"not valid YAML{line}", path=path) from None
+
+
+def load_settings(workspace: str | Path) -> Settings:
+    """The workspace's settings; the defaults when it has no ``settings.yaml``."""
+    path = Path(workspace) / SETTINGS_FILE
+    data = read_workspace_yaml(path, max_bytes=MAX_SETTINGS_FILE, error=SettingsError)
+    if data is None:
+        return Settings()
     if not isinstance(data, dict):
         raise SettingsError("expected keys such as 'marking:'", path=path)
     unknown = sorted(str(k) for k in data if k not in {"marking"})
