@@ -919,6 +919,71 @@ def actions(ctx: click.Context, project: str, csv_file: str | None, overdue: boo
 
 
 @cli.command()
+@click.argument("project")
+@click.option("--open", "only_open", is_flag=True, help="Only risks not closed.")
+@click.option("--review-due", is_flag=True, help="Only risks whose review date has passed.")
+@click.option(
+    "--csv",
+    "csv_file",
+    metavar="FILE",
+    default=None,
+    help="Write the register as CSV to FILE ('-' for standard output) instead of a table.",
+)
+@click.pass_context
+def risks(
+    ctx: click.Context, project: str, only_open: bool, review_due: bool, csv_file: str | None
+) -> None:
+    """List PROJECT's risk register (highest remaining risk first) and its category coverage."""
+    from workbook import risks as register
+
+    wb = _store(ctx).open(project)
+    rows = register.risk_rows(wb.risks)  # type: ignore[attr-defined]
+    if only_open:
+        rows = [r for r in rows if r.status != "closed"]
+    if review_due:
+        rows = [r for r in rows if r.review_overdue]
+    if csv_file is not None:
+        text = register.risks_csv(rows)
+        if csv_file == "-":
+            if sys.stdout.isatty():
+                echo(text, nl=False)
+            else:
+                click.echo(text, nl=False)
+            return
+        target = Path(csv_file)
+        try:
+            target.write_text(text, encoding="utf-8-sig", newline="")
+        except OSError as exc:
+            raise click.ClickException(f"could not write {target}: {exc.strerror}") from None
+        echo(f"Wrote {len(rows)} risk{'s' if len(rows) != 1 else ''} to {target}")
+        return
+    scale = wb.risks.scale  # type: ignore[attr-defined]
+    if rows:
+        table = [("ID", "RISK", "CATEGORY", "BEFORE", "AFTER", "OWNER", "STATUS", "REVIEW BY")]
+        for r in rows:
+            table.append(
+                (
+                    r.id,
+                    _clip(" ".join(r.title.split()), 50),
+                    _clip(r.category_name, 24),
+                    f"{r.before} {r.before_band}" if r.before is not None else "-",
+                    f"{r.after} {r.after_band}" if r.after is not None else "-",
+                    _clip(r.owner, 24) or "-",
+                    r.status,
+                    (r.review_by.isoformat() + (" OVERDUE" if r.review_overdue else ""))
+                    if r.review_by
+                    else "-",
+                )
+            )
+        echo(_table(table))
+    else:
+        echo(f"No risks{' to show' if only_open or review_due else ''} in {project!r}.")
+    echo(f"\nScored on {scale.name}. Categories:")
+    for c in register.coverage(wb.risks):  # type: ignore[attr-defined]
+        echo(f"  {'ok ' if c.covered else 'GAP'}  {c.name}: {c.how}")
+
+
+@cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if the committed schema file is out of date.")
 @click.option("--write", is_flag=True, help="Rewrite workbook/schema/answers.schema.json.")
 def schema(check: bool, write: bool) -> None:

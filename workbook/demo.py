@@ -46,5 +46,21 @@ def create_demo(store: Store, *, project_id: str = "demo", user: str) -> Workboo
     )
     filled = base.to_data()
     _merge(filled, {"phases": data["phases"], "answers": data["answers"]})
+    _add_register(filled, data.get("risks") or {}, user)
     edited = validate_data(filled, f"workbook/content/{DEMO_FILE}")
     return store.save(edited, base=base, user=user)
+
+
+def _add_register(filled: dict[str, Any], register: dict[str, Any], user: str) -> None:
+    """The demo's risks, with ids and the time they were added."""
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc).isoformat()
+    filled["risks"]["items"] = {
+        f"r-demo{i:02d}": {**risk, "created_at": now, "created_by": user}
+        for i, risk in enumerate(register.get("items", []), 1)
+    }
+    filled["risks"]["considered"] = {
+        category: {"reason": reason, "by": user, "at": now}
+        for category, reason in register.get("considered", {}).items()
+    }

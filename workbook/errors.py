@@ -43,6 +43,13 @@ class BankError(WorkbookError):
     """The question bank (YAML) is malformed. A packaging bug, not a user error."""
 
 
+class ContentError(BankError):
+    """Other packaged content (YAML), such as the digital ethics categories, is malformed.
+
+    A packaging bug, not a user error; a ``BankError`` so one handler catches both.
+    """
+
+
 class InvalidProjectFile(WorkbookError):
     """An answers file cannot be read: corrupt JSON, wrong types, unknown ids, too big."""
 

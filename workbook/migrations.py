@@ -14,6 +14,8 @@ History of the format:
    when not known, its default, so replies need no change).
 4. Adds ``project.marking``: the protective marking on the project's documents ("" = the
    workspace's setting, else OFFICIAL). A version-3 file starts with "".
+5. Adds ``risks``: the risk register (its scale, risks, and categories considered and found
+   not relevant). A version-4 file starts with an empty register on the default 5x5 scale.
 """
 
 from __future__ import annotations
@@ -70,7 +72,20 @@ def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+def _v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 had no risk register: start with an empty one on the default scale."""
+    if "risks" in data:
+        raise InvalidProjectFile(
+            "a schema_version 4 file cannot have a 'risks' section (it was added in version "
+            "5); set schema_version to 5 if the file was written by a newer version",
+            field="risks",
+        )
+    from workbook.model import Register
+
+    return {**data, "risks": Register().model_dump(mode="json")}
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 FIRST_VERSION = 1
 
 

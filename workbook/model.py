@@ -32,7 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from workbook.bank import DEFAULT_EDITION, PHASE_IDS, Bank, load_bank
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bump this (and add a function to ``workbook.migrations``) whenever the file format changes."""
 
 MAX_LONG_TEXT = 100_000
@@ -281,6 +281,122 @@ class ThreadBase(_Strict):
     )
 
 
+# --------------------------------------------------------------------------- risk register
+
+RISK_ID_PATTERN = r"^r-[0-9a-z]{4,32}$"
+MAX_RISKS = 500
+RISK_STATUSES = ("open", "mitigated", "accepted", "closed")
+
+
+class ScaleLevel(_Strict):
+    value: int = Field(ge=1, le=10)
+    label: RequiredShortText
+    meaning: ShortText = ""
+
+
+class ScaleBand(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")]
+    label: RequiredShortText
+    min: int = Field(ge=1, le=100)
+    max: int = Field(ge=1, le=100)
+
+
+class RiskScale(_Strict):
+    """The rating scale a project's risks are scored on, stored with the project so that a
+    later change of the packaged scales does not reword its old assessments."""
+
+    id: RequiredShortText
+    name: RequiredShortText
+    likelihood_name: RequiredShortText = "Likelihood"
+    impact_name: RequiredShortText = Field("Impact", description="'Severity' on a DPIA scale.")
+    likelihood: list[ScaleLevel] = Field(min_length=2, max_length=10)
+    impact: list[ScaleLevel] = Field(min_length=2, max_length=10)
+    bands: list[ScaleBand] = Field(min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RiskScale:
+        for name in ("likelihood", "impact"):
+            values = [lv.value for lv in getattr(self, name)]
+            if values != list(range(1, len(values) + 1)):
+                raise ValueError(f"{name} levels must be numbered 1 to {len(values)} in order")
+        top = len(self.likelihood) * len(self.impact)
+        covered = sorted(v for b in self.bands for v in range(b.min, b.max + 1))
+        if covered != list(range(1, top + 1)):
+            raise ValueError(f"the bands must cover each score from 1 to {top} exactly once")
+        return self
+
+
+class Rating(_Strict):
+    """Likelihood and impact on the project's scale; None until assessed."""
+
+    likelihood: int | None = Field(None, ge=1, le=10)
+    impact: int | None = Field(None, ge=1, le=10)
+
+
+class ActionLink(_Strict):
+    """A further-work action of the workbook: question id and its position (from 0)."""
+
+    question: Annotated[str, Field(pattern=r"^q[0-9]{1,3}$")]
+    index: int = Field(ge=0, le=1000)
+
+
+class Mitigation(_Strict):
+    text: Annotated[str, Field(min_length=1, max_length=MAX_LONG_TEXT)]
+    action: ActionLink | None = None
+
+
+class Risk(_Strict):
+    """One risk in a project's register."""
+
+    title: RequiredShortText
+    description: LongText = ""
+    category: Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]
+    affected: list[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")]] = Field(
+        default_factory=list, max_length=10, json_schema_extra={"uniqueItems": True}
+    )
+    questions: list[Annotated[str, Field(pattern=r"^q[0-9]{1,3}$")]] = Field(
+        default_factory=lambda: ["q4"], max_length=20
+    )
+    cause: LongText = ""
+    before: Rating = Field(default_factory=Rating)
+    mitigations: list[Mitigation] = Field(default_factory=list, max_length=50)
+    after: Rating = Field(default_factory=Rating)
+    owner: ShortText = Field("", description="Who owns the risk: a role, not a person.")
+    status: Literal["open", "mitigated", "accepted", "closed"] = "open"
+    review_by: date | None = Field(None, description="When the risk is next reviewed.")
+    note: LongText = ""
+    created_at: UtcDatetime
+    created_by: ShortText = ""
+
+
+class Considered(_Strict):
+    """A category the team considered and found not relevant, and why."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=MAX_LONG_TEXT)]
+    by: ShortText = ""
+    at: UtcDatetime
+
+
+def _default_scale() -> RiskScale:
+    from workbook.risk_content import load_risk_content
+
+    content = load_risk_content()
+    return RiskScale.model_validate(content.scale(content.default_scale).model_dump(mode="json"))
+
+
+class Register(_Strict):
+    """The project's risk register: its scale, its risks, and the categories considered
+    and found not relevant."""
+
+    scale: RiskScale = Field(default_factory=_default_scale)
+    items: dict[Annotated[str, Field(pattern=RISK_ID_PATTERN)], Risk] = Field(
+        default_factory=dict, max_length=MAX_RISKS
+    )
+    considered: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")], Considered] = Field(
+        default_factory=dict
+    )
+
+
 class SignOff(_Strict):
     """An oversight reviewer's decision on a phase, tied to the revision they read."""
 
@@ -387,6 +503,7 @@ def _build(bank: Bank) -> type[BaseModel]:
         phases=(phases, Field(default_factory=phases)),
         answers=(answers, Field(default_factory=answers)),
         review=(review, Field(default_factory=review)),
+        risks=(Register, Field(default_factory=Register)),
     )
 
 
@@ -414,6 +531,23 @@ class WorkbookBase(_Strict):
     def to_data(self) -> dict[str, Any]:
         """The JSON-ready dict, exactly as it is saved."""
         return self.model_dump(mode="json")
+
+    @model_validator(mode="after")
+    def _register_links(self) -> WorkbookBase:
+        """The risk register refers to the content (categories, groups), the bank
+        (questions), its own scale and the workbook's further-work actions: all must exist."""
+        register = getattr(self, "risks", None)
+        if register is None:
+            return self
+        from workbook.risks import register_problems
+
+        problems = register_problems(register, self.answers)  # type: ignore[attr-defined]
+        if problems:
+            field, message = problems[0]
+            raise PydanticCustomError(
+                "risk_register", "{field}: {message}", {"field": field, "message": message}
+            )
+        return self
 
 
 Workbook = _build(load_bank(DEFAULT_EDITION))
@@ -478,6 +612,8 @@ def describe_validation_error(exc: ValidationError, bank: Bank | None = None) ->
     """The first problem in ``exc`` as (dotted field path, plain-language message)."""
     bank = bank or load_bank(DEFAULT_EDITION)
     err = exc.errors(include_url=False)[0]
+    if err["type"] == "risk_register":
+        return err["ctx"]["field"], err["ctx"]["message"]
     loc = [str(p) for p in err["loc"]]
     path = ".".join(loc)
     if err["type"] == "extra_forbidden":

@@ -358,7 +358,8 @@ def _thread(workbook: WorkbookBase, thread_id: str) -> Any:
 
 
 def phase_fingerprint(data: dict[str, Any] | WorkbookBase, phase_id: str) -> str:
-    """SHA-256 of a phase's content: its checklist, note and answers (not who/when)."""
+    """SHA-256 of a phase's content: its checklist, note and answers (not who/when), and
+    for Explore the risk register once it has anything in it."""
     if isinstance(data, WorkbookBase):
         data = data.to_data()
     bank = load_bank()
@@ -369,6 +370,14 @@ def phase_fingerprint(data: dict[str, Any] | WorkbookBase, phase_id: str) -> str
             for q in bank.phase(phase_id).questions
         },
     }
+    register = data.get("risks") or {}
+    if phase_id == "explore" and (register.get("items") or register.get("considered")):
+        # Question 4's risk register is part of what the Explore phase's reviewer signs.
+        # Left out while empty, so sign-offs made before the register existed stay current.
+        content["risks"] = {
+            "items": register.get("items", {}),
+            "considered": {k: v.get("reason") for k, v in register.get("considered", {}).items()},
+        }
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
