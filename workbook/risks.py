@@ -344,3 +344,48 @@ def risks_csv(rows: list[RiskRow]) -> str:
             ]
         )
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- heat map
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    likelihood: int
+    impact: int
+    score: int
+    band_id: str
+    band_label: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+def heat_map(register: Any) -> list[list[HeatCell]]:
+    """The scale's grid, most likely row first and least impact column first, each cell
+    naming the risks (by id) rated there before and after mitigation."""
+    scale = register.scale
+    where: dict[tuple[str, int, int], list[str]] = {}
+    for rid, r in register.items.items():
+        for when in ("before", "after"):
+            rating = getattr(r, when)
+            if rating.likelihood is not None and rating.impact is not None:
+                where.setdefault((when, rating.likelihood, rating.impact), []).append(rid)
+    grid = []
+    for lv in reversed(scale.likelihood):
+        row = []
+        for iv in scale.impact:
+            value = lv.value * iv.value
+            b = band(scale, value)
+            row.append(
+                HeatCell(
+                    lv.value,
+                    iv.value,
+                    value,
+                    b.id if b else "",
+                    b.label if b else "",
+                    tuple(where.get(("before", lv.value, iv.value), [])),
+                    tuple(where.get(("after", lv.value, iv.value), [])),
+                )
+            )
+        grid.append(row)
+    return grid

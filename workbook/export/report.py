@@ -188,6 +188,117 @@ def build_report(
             for r in plan
         ],
         "changes_included": changes is not None,
+        "risks": register_report(
+            workbook, bank, today=exported_at.astimezone().date(), threads=threads_by_target
+        ),
+    }
+
+
+def register_report(
+    workbook: WorkbookBase,
+    bank: Bank,
+    *,
+    today: Any = None,
+    threads: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The risk register as report data: the scale, every risk (highest remaining score
+    first, numbered R1, R2 ... in that order), the heat map before and after mitigation,
+    and each category's coverage."""
+    from workbook import risks
+    from workbook.risk_content import load_risk_content
+
+    register = workbook.risks  # type: ignore[attr-defined]
+    content = load_risk_content()
+    groups = {g.id: g.label for g in content.affected_groups}
+    scale = register.scale
+    rows = risks.risk_rows(register, today=today)
+    numbers = {row.id: f"R{i}" for i, row in enumerate(rows, 1)}
+    items = []
+    for row in rows:
+        r = register.items[row.id]
+        items.append(
+            {
+                "id": row.id,
+                "number": numbers[row.id],
+                "title": r.title,
+                "description": r.description,
+                "category": r.category,
+                "category_name": row.category_name,
+                "affected": [groups.get(g, g) for g in r.affected],
+                "questions": [bank.question(q).number for q in r.questions],
+                "cause": r.cause,
+                "before": {
+                    "score": row.before,
+                    "band": row.before_band,
+                    "likelihood": r.before.likelihood,
+                    "impact": r.before.impact,
+                },
+                "after": {
+                    "score": row.after,
+                    "band": row.after_band,
+                    "likelihood": r.after.likelihood,
+                    "impact": r.after.impact,
+                },
+                "mitigations": [
+                    {
+                        "text": m.text,
+                        "action": (
+                            f"Question {bank.question(m.action.question).number}, action "
+                            f"{m.action.index + 1}"
+                            if m.action
+                            else ""
+                        ),
+                    }
+                    for m in r.mitigations
+                ],
+                "owner": r.owner,
+                "status": r.status,
+                "review_by": r.review_by.isoformat() if r.review_by else None,
+                "review_overdue": row.review_overdue,
+                "note": r.note,
+                "threads": (threads or {}).get(f"risk.{row.id}", []),
+            }
+        )
+    grid = risks.heat_map(register)
+    return {
+        "scale": {
+            "name": scale.name,
+            "likelihood_name": scale.likelihood_name,
+            "impact_name": scale.impact_name,
+            "likelihood": [{"value": lv.value, "label": lv.label} for lv in scale.likelihood],
+            "impact": [{"value": lv.value, "label": lv.label} for lv in scale.impact],
+            "bands": [
+                {"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in scale.bands
+            ],
+        },
+        "items": items,
+        "heatmap": [
+            [
+                {
+                    "likelihood": c.likelihood,
+                    "impact": c.impact,
+                    "score": c.score,
+                    "band_id": c.band_id,
+                    "band": c.band_label,
+                    "before": [numbers[x] for x in c.before],
+                    "after": [numbers[x] for x in c.after],
+                }
+                for c in row
+            ]
+            for row in grid
+        ],
+        "coverage": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "risks": c.risks,
+                "reason": c.reason,
+                "covered": c.covered,
+                "how": c.how,
+            }
+            for c in risks.coverage(register)
+        ],
+        "uncovered": [c.name for c in risks.uncovered(register)],
     }
 
 
