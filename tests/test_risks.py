@@ -227,3 +227,51 @@ def test_version_4_file_with_a_register_is_refused_naming_the_field():
     with pytest.raises(InvalidProjectFile) as info:
         reads(json.dumps(data), source="x/workbook.json")
     assert info.value.field == "risks"
+
+
+# --------------------------------------------------------------------------- review
+
+
+def test_a_challenge_on_a_risk_blocks_approval_of_explore(demo_store):
+    _, tid = review.add_comment(
+        demo_store,
+        "demo",
+        target="risk.r-demo01",
+        kind="challenge",
+        text="Is the housing data needed at all?",
+        user="rev",
+    )
+    wb = demo_store.open("demo")
+    (view,) = review.threads(wb, target="risk.r-demo01")
+    assert view.phase_id == "explore"
+    assert view.target_label.startswith("Risk: The indicator flags social housing")
+    n = review.incomplete_questions(wb, "explore")
+    with pytest.raises(review.SignOffRefused) as refused:
+        review.sign_off(
+            demo_store,
+            "demo",
+            "explore",
+            decision="approved",
+            reviewer="Rev",
+            user="rev",
+            confirm_incomplete=n or None,
+        )
+    assert "Risk: The indicator flags" in str(refused.value)
+    review.set_resolved(demo_store, "demo", tid, True, user="rev", reviewer=True)
+    review.sign_off(
+        demo_store,
+        "demo",
+        "explore",
+        decision="approved",
+        reviewer="Rev",
+        user="rev",
+        confirm_incomplete=n or None,
+    )
+
+
+def test_a_thread_on_a_risk_that_does_not_exist_is_refused(demo_store):
+    with pytest.raises(WorkbookError) as caught:
+        review.add_comment(
+            demo_store, "demo", target="risk.r-nothere", kind="question", text="?", user="rev"
+        )
+    assert "no risk 'r-nothere'" in str(caught.value)

@@ -285,6 +285,8 @@ class ThreadBase(_Strict):
 
 RISK_ID_PATTERN = r"^r-[0-9a-z]{4,32}$"
 MAX_RISKS = 500
+RISK_TARGET_PATTERN = r"^risk\.r-[0-9a-z]{4,32}$"
+"""A comment thread on a risk in the register targets ``risk.<risk id>``."""
 RISK_STATUSES = ("open", "mitigated", "accepted", "closed")
 
 
@@ -476,7 +478,10 @@ def _build(bank: Bank) -> type[BaseModel]:
         "Thread",
         __base__=ThreadBase,
         __doc__=ThreadBase.__doc__,
-        target=(Literal[targets], Field(description="A question id or a checklist item.")),  # type: ignore[valid-type]
+        target=(
+            Literal[targets] | Annotated[str, Field(pattern=RISK_TARGET_PATTERN)],  # type: ignore[valid-type]
+            Field(description="A question id, a checklist item, or a risk (risk.<id>)."),
+        ),
     )
     signoffs = create_model(  # type: ignore[call-overload]
         "SignOffs",
@@ -542,6 +547,11 @@ class WorkbookBase(_Strict):
         from workbook.risks import register_problems
 
         problems = register_problems(register, self.answers)  # type: ignore[attr-defined]
+        for tid, th in self.review.threads.items():  # type: ignore[attr-defined]
+            if th.target.startswith("risk.") and th.target[5:] not in register.items:
+                problems.append(
+                    (f"review.threads.{tid}.target", f"no risk {th.target[5:]!r} in the register")
+                )
         if problems:
             field, message = problems[0]
             raise PydanticCustomError(

@@ -93,14 +93,22 @@ class ResolveRefused(WorkbookError):
 def target_phase(target: str, bank: Bank | None = None) -> str:
     """The phase a comment target belongs to (``q7`` -> ``develop``)."""
     bank = bank or load_bank()
+    if target.startswith("risk."):
+        return "explore"  # the register belongs to question 4
     if "." in target:
         return target.split(".", 1)[0]
     return bank.question(target).phase
 
 
-def target_label(target: str, bank: Bank | None = None) -> str:
-    """``Question 7`` or ``Explore checklist: <item text>``."""
+def target_label(
+    target: str, bank: Bank | None = None, workbook: WorkbookBase | None = None
+) -> str:
+    """``Question 7``, ``Explore checklist: <item text>`` or ``Risk: <title>``."""
     bank = bank or load_bank()
+    if target.startswith("risk."):
+        register = getattr(workbook, "risks", None)
+        risk = register.items.get(target[5:]) if register is not None else None
+        return f"Risk: {risk.title}" if risk is not None else "Risk register"
     if "." in target:
         phase_id, _, item_id = target.split(".", 2)
         return bank.field_label(f"phases.{phase_id}.checklist.{item_id}")
@@ -162,7 +170,8 @@ def threads(
         ph = target_phase(th.target, bank)
         if phase_id is not None and ph != phase_id:
             continue
-        out.append(ThreadView(tid, th.target, target_label(th.target, bank), ph, th))
+        label = target_label(th.target, bank, workbook)
+        out.append(ThreadView(tid, th.target, label, ph, th))
     out.sort(key=lambda v: (v.thread.created_at, v.id))
     return out
 
@@ -182,7 +191,11 @@ def _blockers(data: dict[str, Any], phase_id: str, bank: Bank) -> list[tuple[str
             continue
         text = " ".join(th["text"].split())
         text = text if len(text) <= 80 else text[:77] + "..."
-        out.append((tid, f"{target_label(th['target'], bank)}: \u201c{text}\u201d"))
+        where = target_label(th["target"], bank)
+        if th["target"].startswith("risk."):
+            risk = (data.get("risks") or {}).get("items", {}).get(th["target"][5:])
+            where = f"Risk: {risk['title']}" if risk else where
+        out.append((tid, f"{where}: \u201c{text}\u201d"))
     return out
 
 

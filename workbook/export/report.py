@@ -347,6 +347,8 @@ def _thread(view: Any) -> dict[str, Any]:
 
 def _anchor(target: str, bank: Bank) -> str:
     """The id of the report section a comment target is shown in."""
+    if target.startswith("risk."):
+        return "risks"
     if "." in target:
         return target.split(".", 1)[0]
     return f"q{bank.question(target).number}"
