@@ -87,6 +87,47 @@ def _fill(rng: random.Random, data: dict, today: date, intensity: float) -> None
             )
 
 
+CATEGORIES = [
+    "privacy",
+    "safety",
+    "displacement",
+    "transparency",
+    "fairness",
+    "environment",
+    "social_value",
+]
+REASONS = [
+    "Not relevant.",
+    "The tool runs weekly on an existing council server, so its energy use is negligible.",
+]
+
+
+def _fill_register(rng: random.Random, data: dict, today: date, intensity: float) -> None:
+    """Some risks (rated or not, some closed, review dates either side of today) and some
+    categories considered, with a real reason or a one-word one that does not count."""
+    items = data["risks"]["items"]
+    for n in range(rng.choice([0, 0, 1, 2, 4]) if intensity else 0):
+        rated_after = rng.random() < 0.6
+        review_by = rng.choice([None, today + timedelta(days=rng.randint(-30, 30))])
+        items[f"r-p{n:04d}"] = {
+            "title": f"Risk {n + 1}: flagged families are treated differently",
+            "category": rng.choice(CATEGORIES),
+            "before": {"likelihood": rng.randint(1, 5), "impact": rng.randint(1, 5)},
+            "after": {"likelihood": rng.randint(1, 5), "impact": rng.randint(1, 5)}
+            if rated_after
+            else {"likelihood": None, "impact": None},
+            "status": rng.choice(["open", "open", "mitigated", "accepted", "closed"]),
+            "review_by": review_by.isoformat() if review_by else None,
+            "created_at": "2026-01-05T09:00:00+00:00",
+        }
+    for category in CATEGORIES:
+        if rng.random() < 0.4 * intensity:
+            data["risks"]["considered"][category] = {
+                "reason": rng.choice(REASONS),
+                "at": "2026-01-05T09:00:00+00:00",
+            }
+
+
 def make_project(
     store: Store,
     i: int,
@@ -108,6 +149,7 @@ def make_project(
     done = i % 10 == 5  # every tenth project is finished and fully signed off
     intensity = 1.0 if done else rng.choice([0.0, 0.3, 0.6, 0.9, 1.0, 1.0])
     _fill(rng, data, today, intensity)
+    _fill_register(rng, data, today, intensity)
     if done or (intensity == 1.0 and rng.random() < 0.5):  # a finished project
         for q in BANK.questions:
             data["answers"][q.id]["status"] = "complete"

@@ -97,6 +97,26 @@ def expected(workspace: Path, project_id: str, stale: set[str], today: date) -> 
             for a in ans["further_work"]
         ),
     }
+    # Risks, straight from the file: the remaining rating is the one after mitigation if
+    # both halves are rated, else the one before; high means a band of high or very high
+    # on the project's own stored scale; closed risks do not count.
+    bands = data["risks"]["scale"]["bands"]
+    high, reviews = 0, 0
+    for r in data["risks"]["items"].values():
+        if r["status"] == "closed":
+            continue
+        rated = r["after"] if r["after"]["likelihood"] and r["after"]["impact"] else r["before"]
+        value = rated["likelihood"] * rated["impact"]
+        band_id = next(b["id"] for b in bands if b["min"] <= value <= b["max"])
+        high += band_id in ("high", "very_high")
+        reviews += r["review_by"] is not None and date.fromisoformat(r["review_by"]) < today
+    with_risk = {r["category"] for r in data["risks"]["items"].values()}
+    reasoned = {
+        c for c, v in data["risks"]["considered"].items() if len(v["reason"].split()) >= 4
+    }
+    out["high_risks"] = high
+    out["risk_reviews_overdue"] = reviews
+    out["uncovered"] = 7 - len(with_risk | reasoned)
     for phase in BANK.phases:
         qs = [data["answers"][q.id] for q in phase.questions]
         items = data["phases"][phase.id]["checklist"].values()
@@ -167,6 +187,9 @@ def test_the_generated_portfolio_covers_every_case(expectations, portfolio):
     assert 100 in progress
     assert len(set(progress)) >= 8
     assert sum(bool(s) for s in made.stale.values()) >= 3
+    assert sum(x["high_risks"] > 0 for x in e) >= 3
+    assert sum(x["risk_reviews_overdue"] > 0 for x in e) >= 3
+    assert {x["uncovered"] for x in e} >= {0, 7} or len({x["uncovered"] for x in e}) >= 3
 
 
 # ---- the executed notebook
@@ -196,6 +219,9 @@ def test_executed_dashboard_shows_the_figures_in_the_files(executed, expectation
         got = {
             "open_challenges": int(row["data-open-challenges"]),
             "overdue": int(row["data-overdue"]),
+            "high_risks": int(row["data-high-risks"]),
+            "risk_reviews_overdue": int(row["data-risk-reviews-overdue"]),
+            "uncovered": int(row["data-uncovered"]),
             **{f"progress-{p}": int(row[f"data-progress-{p}"]) for p in PHASES},
             **{f"signoff-{p}": row[f"data-signoff-{p}"] for p in PHASES},
         }
@@ -351,6 +377,9 @@ STATUS_EXPECTED = {
     "signoff_out_of_date": lambda e: any(e[f"signoff-{p}"] == "out_of_date" for p in PHASES),
     "not_signed_off": lambda e: not _fully_signed(e),
     "signed_off": _fully_signed,
+    "high_risks": lambda e: e["high_risks"] > 0,
+    "risk_reviews_overdue": lambda e: e["risk_reviews_overdue"] > 0,
+    "uncovered": lambda e: e["uncovered"] > 0,
     "unreadable": lambda e: False,
 }
 

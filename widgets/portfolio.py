@@ -80,6 +80,9 @@ CSS = """
   clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
 .ew-pf-chart svg { display: block; max-width: 46rem !important; }
 .ew-pf-label { display: none; }
+.ew-pf-risk { min-width: 12rem; }
+.ew-pf-riskline { margin: 0 0 0.3rem; }
+.ew-pf-risks { margin: 0.2rem 0 0; padding-left: 1.1rem; }
 /* Narrower than the table (tablets upright, phones): each project is a card, its columns
    one under another with their names beside them (WCAG 2.2 1.4.10: no sideways scrolling).
    The explicit ARIA roles keep it a table for screen readers whatever its display. */
@@ -239,6 +242,12 @@ class PortfolioDashboard(w.VBox):
             f"<li><strong>{t.with_out_of_date}</strong> "
             f"{'project' if t.with_out_of_date == 1 else 'projects'} with a sign-off out of "
             f"date ({_plural(t.out_of_date_signoffs, 'phase')})</li>",
+            f"<li><strong>{t.with_high_risks}</strong> "
+            f"{'project' if t.with_high_risks == 1 else 'projects'} with high remaining risks "
+            f"({_plural(t.high_risks, 'risk')})</li>",
+            f"<li><strong>{t.with_uncovered}</strong> "
+            f"{'project' if t.with_uncovered == 1 else 'projects'} with risk categories not "
+            "considered</li>",
             f"<li><strong>{t.fully_signed_off}</strong> fully signed off</li>",
         ]
         if t.unreadable:
@@ -299,7 +308,7 @@ class PortfolioDashboard(w.VBox):
 
     def _row_html(self, row: PortfolioRow) -> str:
         if not row.readable:
-            cols = 2 + len(self.bank.phases)
+            cols = 3 + len(self.bank.phases)
             return (
                 f'<tr role="row" class="ew-pf-error" data-project="{esc(row.project_id)}" '
                 'data-error="1">'
@@ -314,6 +323,9 @@ class PortfolioDashboard(w.VBox):
             "data-project": row.project_id,
             "data-open-challenges": row.open_challenges,
             "data-overdue": row.overdue_count,
+            "data-high-risks": len(row.high_risks),
+            "data-risk-reviews-overdue": row.risk_reviews_overdue,
+            "data-uncovered": len(row.uncovered),
         }
         for p in row.phases:
             attrs[f"data-progress-{p.phase_id}"] = p.percent
@@ -344,7 +356,44 @@ class PortfolioDashboard(w.VBox):
             + f'<td role="cell" class="ew-pf-num">{_NUM_LABEL % "Open challenges"}'
             f"{challenges}</td>"
             f'<td role="cell" class="ew-pf-num">{_NUM_LABEL % "Overdue actions"}{overdue}</td>'
-            "</tr>"
+            f"{self._risk_cell(row)}</tr>"
+        )
+
+    def _risk_cell(self, row: PortfolioRow) -> str:
+        """The highest remaining risks (high and very high), risk reviews overdue and the
+        categories nobody has considered yet."""
+        parts = []
+        high = row.high_risks
+        if high:
+            items = "".join(
+                f"<li><strong>{esc(r.band)}</strong> ({r.score}): {esc(r.title)}</li>"
+                for r in high[:3]
+            )
+            more = f"<li>and {len(high) - 3} more</li>" if len(high) > 3 else ""
+            parts.append(
+                f'<span class="ew-pf-alert">{esc(_plural(len(high), "high remaining risk"))}'
+                f'</span><ul class="ew-pf-risks">{items}{more}</ul>'
+            )
+        elif row.risks:
+            top = row.risks[0]
+            parts.append(
+                f"No high remaining risks (highest: {esc(top.band.lower() or 'not rated')})"
+            )
+        else:
+            parts.append("No risks recorded")
+        if row.risk_reviews_overdue:
+            parts.append(
+                f'<span class="ew-pf-alert">'
+                f"{esc(_plural(row.risk_reviews_overdue, 'risk review'))} overdue</span>"
+            )
+        if row.uncovered:
+            parts.append(
+                f'<span class="ew-pf-alert">Not considered:</span> {esc(", ".join(row.uncovered))}'
+            )
+        return (
+            f'<td role="cell" class="ew-pf-risk">{_NUM_LABEL % "Risks"}'
+            + "".join(f'<div class="ew-pf-riskline">{p}</div>' for p in parts)
+            + "</td>"
         )
 
     def _table_html(self, rows: list[PortfolioRow]) -> str:
@@ -359,7 +408,7 @@ class PortfolioDashboard(w.VBox):
             body = "".join(self._row_html(r) for r in rows)
         else:
             body = (
-                f'<tr role="row"><td role="cell" colspan="{3 + len(self.bank.phases)}">'
+                f'<tr role="row"><td role="cell" colspan="{4 + len(self.bank.phases)}">'
                 "No projects match these filters. "
                 "Choose \u201cAll local authorities\u201d and \u201cAll projects\u201d to see "
                 "every project.</td></tr>"
@@ -371,7 +420,8 @@ class PortfolioDashboard(w.VBox):
             '<thead role="rowgroup"><tr role="row">'
             f'<th role="columnheader" scope="col">Project</th>{head}'
             '<th role="columnheader" scope="col" class="ew-pf-num">Open challenges</th>'
-            '<th role="columnheader" scope="col" class="ew-pf-num">Overdue actions</th></tr>'
+            '<th role="columnheader" scope="col" class="ew-pf-num">Overdue actions</th>'
+            '<th role="columnheader" scope="col">Risks</th></tr>'
             f'</thead><tbody role="rowgroup">{body}</tbody></table></div>'
         )
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
+from workbook import risks
 from workbook.bank import Bank, load_bank
 from workbook.model import QuestionStatus, WorkbookBase
 from workbook.progress import PhaseProgress, project_progress
@@ -43,6 +44,9 @@ STATUS_FILTERS: dict[str, str] = {
     "open_challenges": "Has open challenges",
     "overdue": "Has overdue actions",
     "signoff_out_of_date": "Has a sign-off out of date",
+    "high_risks": "Has high remaining risks",
+    "risk_reviews_overdue": "Has risk reviews overdue",
+    "uncovered": "Has risk categories not considered",
     "not_signed_off": "Not fully signed off",
     "signed_off": "Fully signed off",
     "unreadable": "Cannot be read",
@@ -77,6 +81,23 @@ class PhaseSummary:
         }
 
 
+HIGH_BANDS = frozenset({"high", "very_high"})
+"""Bands of remaining risk the portfolio calls out."""
+
+
+@dataclass(frozen=True)
+class RiskSummary:
+    """A risk as the portfolio shows it: its remaining (after mitigation, else before)
+    score and band."""
+
+    id: str
+    title: str
+    score: int | None
+    band_id: str
+    band: str
+    status: str
+
+
 @dataclass(frozen=True)
 class PortfolioRow:
     """One project: its figures, or why it could not be read."""
@@ -91,7 +112,14 @@ class PortfolioRow:
     open_challenges: int = 0
     overdue: tuple[ActionRow, ...] = ()
     actions_open: int = 0
+    risks: tuple[RiskSummary, ...] = ()  # not closed, highest remaining score first
+    risk_reviews_overdue: int = 0
+    uncovered: tuple[str, ...] = ()  # names of the categories not yet considered
     error: str | None = None
+
+    @property
+    def high_risks(self) -> tuple[RiskSummary, ...]:
+        return tuple(r for r in self.risks if r.band_id in HIGH_BANDS)
 
     @property
     def readable(self) -> bool:
@@ -134,6 +162,12 @@ class PortfolioRow:
             return self.overdue_count > 0
         if status == "signoff_out_of_date":
             return bool(self.out_of_date)
+        if status == "high_risks":
+            return bool(self.high_risks)
+        if status == "risk_reviews_overdue":
+            return self.risk_reviews_overdue > 0
+        if status == "uncovered":
+            return bool(self.uncovered)
         if status == "not_signed_off":
             return not self.fully_signed_off
         if status == "signed_off":
@@ -183,6 +217,19 @@ def project_row(workbook: WorkbookBase, *, today: date, bank: Bank) -> Portfolio
     actions_open = sum(
         a.status == "open" for q in bank.questions for a in workbook.answer(q.id).further_work
     )
+    register = workbook.risks  # type: ignore[attr-defined]
+    risk_list = []
+    reviews_overdue = 0
+    for r in risks.risk_rows(register, today=today):
+        if r.status == "closed":
+            continue
+        reviews_overdue += r.review_overdue
+        remaining = r.after if r.after is not None else r.before
+        b = risks.band(register.scale, remaining)
+        risk_list.append(
+            RiskSummary(r.id, r.title, remaining, b.id if b else "", b.label if b else "", r.status)
+        )
+    risk_list.sort(key=lambda x: (x.score is None, -(x.score or 0)))
     return PortfolioRow(
         project_id=info.id,
         tool_name=info.tool_name,
@@ -194,6 +241,9 @@ def project_row(workbook: WorkbookBase, *, today: date, bank: Bank) -> Portfolio
         open_challenges=sum(p.open_challenges for p in phases),
         overdue=tuple(overdue_actions(workbook, today=today)),
         actions_open=actions_open,
+        risks=tuple(risk_list),
+        risk_reviews_overdue=reviews_overdue,
+        uncovered=tuple(c.name for c in risks.uncovered(register)),
     )
 
 
@@ -265,6 +315,10 @@ class Totals:
     out_of_date_signoffs: int
     with_out_of_date: int
     fully_signed_off: int
+    high_risks: int = 0
+    with_high_risks: int = 0
+    risk_reviews_overdue: int = 0
+    with_uncovered: int = 0
 
     @property
     def readable(self) -> int:
@@ -283,6 +337,10 @@ def totals(rows: list[PortfolioRow]) -> Totals:
         out_of_date_signoffs=sum(len(r.out_of_date) for r in ok),
         with_out_of_date=sum(bool(r.out_of_date) for r in ok),
         fully_signed_off=sum(r.fully_signed_off for r in ok),
+        high_risks=sum(len(r.high_risks) for r in ok),
+        with_high_risks=sum(bool(r.high_risks) for r in ok),
+        risk_reviews_overdue=sum(r.risk_reviews_overdue for r in ok),
+        with_uncovered=sum(bool(r.uncovered) for r in ok),
     )
 
 
