@@ -120,7 +120,12 @@ def expected(workspace: Path, project_id: str, stale: set[str], today: date) -> 
     for phase in BANK.phases:
         qs = [data["answers"][q.id] for q in phase.questions]
         items = data["phases"][phase.id]["checklist"].values()
-        done = sum(q["status"] == "complete" for q in qs) + sum(
+        # Question 4 counts as complete only once every risk category is covered.
+        held = {"q4"} if out["uncovered"] else set()
+        done = sum(
+            data["answers"][q.id]["status"] == "complete" and q.id not in held
+            for q in phase.questions
+        ) + sum(
             i["status"] in ("done", "not_applicable") for i in items
         )
         out[f"progress-{phase.id}"] = round(done / (len(qs) + len(items)) * 100)

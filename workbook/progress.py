@@ -15,10 +15,11 @@ class QuestionProgress:
     status: QuestionStatus
     prompts_noted: int
     prompts_total: int
+    held_back: str = ""  # why it does not count as complete although marked so
 
     @property
     def complete(self) -> bool:
-        return self.status is QuestionStatus.complete
+        return self.status is QuestionStatus.complete and not self.held_back
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,29 @@ class PhaseProgress:
         return (self.complete + self.checklist_done) / total if total else 1.0
 
 
+REGISTER_QUESTION = "q4"
+"""The question the risk register belongs to: it counts as complete only once every
+digital ethics category is covered (a risk, or a reason it does not apply)."""
+
+
+def held_back(workbook: WorkbookBase, question_id: str) -> str:
+    """Why ``question_id`` cannot count as complete yet, or ""."""
+    register = getattr(workbook, "risks", None)
+    if question_id != REGISTER_QUESTION or register is None:
+        return ""
+    from workbook.risks import uncovered
+
+    gaps = [c.name for c in uncovered(register)]
+    if not gaps:
+        return ""
+    return "risk categories not considered yet: " + ", ".join(gaps)
+
+
 def question_progress(workbook: WorkbookBase, question: Question) -> QuestionProgress:
     answer = workbook.answer(question.id)
     notes = answer.prompts.model_dump()  # type: ignore[attr-defined]
     return QuestionProgress(
+        held_back=held_back(workbook, question.id),
         question_id=question.id,
         answered=bool(answer.response.strip()),
         status=answer.status,

@@ -24,7 +24,7 @@ from workbook.model import (
     QuestionStatus,
     WorkbookBase,
 )
-from workbook.progress import project_progress
+from workbook.progress import held_back, project_progress
 from workbook.settings import DEFAULT_MARKING
 
 REPORT_MIME = "application/vnd.ethics-workbook.report+json"
@@ -119,6 +119,9 @@ def build_report(
                 reasons.append("not answered")
             if answer.status is QuestionStatus.further_work_needed:
                 reasons.append("further work needed")
+            why = held_back(workbook, q.id)
+            if why:
+                reasons.append(why)
             if reasons:
                 outstanding.append(
                     {"id": q.id, "number": q.number, "text": q.text, "reasons": reasons}
@@ -170,7 +173,11 @@ def build_report(
         "phases": phases,
         "outstanding": outstanding,
         "open_challenges": [
-            {**_thread(v), "target_label": v.target_label, "anchor": _anchor(v.target, bank)}
+            {
+                **_thread(v),
+                "target_label": v.target_label,
+                "anchor": _anchor(v.target, bank, workbook),
+            }
             for v in review.open_challenges(workbook, bank=bank)
         ],
         "actions": [
@@ -230,12 +237,14 @@ def register_report(
                 "before": {
                     "score": row.before,
                     "band": row.before_band,
+                    "band_id": _band_id(scale, row.before),
                     "likelihood": r.before.likelihood,
                     "impact": r.before.impact,
                 },
                 "after": {
                     "score": row.after,
                     "band": row.after_band,
+                    "band_id": _band_id(scale, row.after),
                     "likelihood": r.after.likelihood,
                     "impact": r.after.impact,
                 },
@@ -248,6 +257,8 @@ def register_report(
                             if m.action
                             else ""
                         ),
+                        # as in the register's CSV: "q7#1"
+                        "ref": f"{m.action.question}#{m.action.index + 1}" if m.action else "",
                     }
                     for m in r.mitigations
                 ],
@@ -280,8 +291,8 @@ def register_report(
                     "score": c.score,
                     "band_id": c.band_id,
                     "band": c.band_label,
-                    "before": [numbers[x] for x in c.before],
-                    "after": [numbers[x] for x in c.after],
+                    "before": sorted((numbers[x] for x in c.before), key=_number_order),
+                    "after": sorted((numbers[x] for x in c.after), key=_number_order),
                 }
                 for c in row
             ]
@@ -300,6 +311,18 @@ def register_report(
         ],
         "uncovered": [c.name for c in risks.uncovered(register)],
     }
+
+
+def _band_id(scale: Any, value: int | None) -> str:
+    from workbook import risks
+
+    b = risks.band(scale, value)
+    return b.id if b else ""
+
+
+def _number_order(number: str) -> int:
+    """R2 before R10."""
+    return int(number[1:])
 
 
 MACHINE_NAMES = frozenset({"root", "unknown", "nobody", "jovyan", "setup", "system"})
@@ -345,10 +368,11 @@ def _thread(view: Any) -> dict[str, Any]:
     }
 
 
-def _anchor(target: str, bank: Bank) -> str:
+def _anchor(target: str, bank: Bank, workbook: Any = None) -> str:
     """The id of the report section a comment target is shown in."""
-    if target.startswith("risk."):
-        return "risks"
+    if target.startswith("risk."):  # the risk's block in the register, or the register
+        register = getattr(workbook, "risks", None)
+        return f"risk-{target[5:]}" if register and target[5:] in register.items else "risks"
     if "." in target:
         return target.split(".", 1)[0]
     return f"q{bank.question(target).number}"
