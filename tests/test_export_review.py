@@ -155,12 +155,14 @@ def test_files_include_the_action_plan_csv(exported):
     names = sorted(p.name for p in out.iterdir())
     stem = f"demo-r{revs['now']}"
     assert names == sorted(
-        [f"{stem}.{e}" for e in ("html", "pdf", "docx", "md")] + [f"{stem}-actions.csv"]
-        + ["index.html"]
+        [f"{stem}.{e}" for e in ("html", "pdf", "docx", "md")]
+        + [f"{stem}-actions.csv", f"{stem}-risks.csv", "index.html"]
     )  # fmt: skip
     pack = (out / "index.html").read_text(encoding="utf-8")
     assert f'href="{stem}-actions.csv"' in pack
     assert "Action plan (CSV)" in pack
+    assert f'href="{stem}-risks.csv"' in pack
+    assert "Risk register (CSV)" in pack
     text = _norm(re.sub(r"<[^>]+>", " ", pack))
     assert re.search(
         r"Explore phase: \d+% \(3 of 4 complete\); sign-off out of date \(changed since", text
@@ -319,13 +321,15 @@ def test_action_plan_table_in_every_format(exported):
     store, _, _, _ = exported
     rows = review.action_plan(store.open("demo"))
     text = _norm(" ".join(_page(_path(exported, "html")).text))
-    plan = _section(text, "Action plan", "Explore phase Stages")
+    plan = _section(text, "Action plan", "Risk register")
+    register = _section(text, "Risk register", "Explore phase Stages")  # risk reviews overdue
     late = sum(r.overdue for r in rows)
     assert f"{len(rows)} further-work actions across the workbook, {late} overdue" in plan
     for r in rows:
         assert _norm(r.action) in plan
     assert plan.count("Overdue") == late + 1  # the column heading, then each overdue row
-    assert text.count("(overdue)") == late  # and in each question's further-work table
+    # and in each question's further-work table
+    assert text.replace(register, "").count("(overdue)") == late
     md = _path(exported, "md").read_text(encoding="utf-8")
     docx_cells = {
         _norm(c.text)

@@ -450,7 +450,7 @@ def serve(
     "formats",
     default="html",
     show_default=True,
-    help="Comma-separated formats: html, pdf, docx, md, csv (the action plan).",
+    help="Comma-separated formats: html, pdf, docx, md, csv (the action plan and risk register).",
 )
 @click.option(
     "--out",

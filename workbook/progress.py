@@ -77,7 +77,7 @@ def held_back(workbook: WorkbookBase, question_id: str) -> str:
     gaps = [c.name for c in uncovered(register)]
     if not gaps:
         return ""
-    return "risk categories not considered yet: " + ", ".join(gaps)
+    return "risk categories not considered yet: " + "; ".join(gaps)
 
 
 def question_progress(workbook: WorkbookBase, question: Question) -> QuestionProgress:

@@ -86,7 +86,8 @@ def export_projects(
     """Export ``projects`` (every project in the workspace if None) to ``out``.
 
     ``changes=True`` adds each phase's "changes since last sign-off" to the documents.
-    The ``csv`` format is the action plan, written as ``<project>-r<revision>-actions.csv``.
+    The ``csv`` format is the action plan, written as ``<project>-r<revision>-actions.csv``,
+    and the risk register, ``<project>-r<revision>-risks.csv``.
     """
     store = Store(workspace)
     formats = parse_formats(formats)
@@ -158,6 +159,7 @@ def _export_one(
         targets = {fmt: stem.with_suffix(f".{fmt}") for fmt in formats}
         if "csv" in targets:
             targets["csv"] = stem.with_name(f"{stem.name}-actions.csv")
+            targets["risks"] = stem.with_name(f"{stem.name}-risks.csv")
         if keep_notebook:
             targets["ipynb"] = stem.with_suffix(".ipynb")
         existing = [p.name for p in targets.values() if p.exists()]
@@ -187,6 +189,7 @@ def _export_one(
             "ipynb": lambda p: _write_notebook(nb, p),
             # With a byte order mark, so spreadsheet programs read it as UTF-8.
             "csv": lambda p: p.write_text(actions_csv(report), encoding="utf-8-sig", newline=""),
+            "risks": lambda p: p.write_text(risks_csv(report), encoding="utf-8-sig", newline=""),
         }
         # The PDF first: Chromium prints it while this process writes the other formats.
         partial = {fmt: path.with_name(f".{path.name}.partial") for fmt, path in targets.items()}
@@ -253,6 +256,34 @@ def actions_csv(report: dict[str, Any]) -> str:
     return action_plan_csv(rows)
 
 
+def risks_csv(report: dict[str, Any]) -> str:
+    """The risk register CSV (:func:`workbook.risks.risks_csv`), from the report data."""
+    from datetime import date
+
+    from workbook.risks import RiskRow
+    from workbook.risks import risks_csv as register_csv
+
+    rows = [
+        RiskRow(
+            id=r["id"],
+            title=r["title"],
+            category=r["category"],
+            category_name=r["category_name"],
+            before=r["before"]["score"],
+            before_band=r["before"]["band"],
+            after=r["after"]["score"],
+            after_band=r["after"]["band"],
+            owner=r["owner"],
+            status=r["status"],
+            review_by=date.fromisoformat(r["review_by"]) if r["review_by"] else None,
+            review_overdue=r["review_overdue"],
+            actions=tuple(m["ref"] for m in r["mitigations"] if m["ref"]),
+        )
+        for r in report["risks"]["items"]
+    ]
+    return register_csv(rows)
+
+
 def to_docx(report: dict[str, Any], path: Path) -> None:
     from workbook.export.word import write_docx
 
@@ -268,8 +299,14 @@ _FORMAT_NAMES = {
     "docx": "Word",
     "md": "Markdown",
     "csv": "Action plan (CSV)",
+    "risks.csv": "Risk register (CSV)",
     "ipynb": "Notebook",
 }
+
+
+def _format_name(path: Path) -> str:
+    kind = "risks.csv" if path.name.endswith("-risks.csv") else path.suffix[1:]
+    return _FORMAT_NAMES.get(kind, kind)
 
 
 def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = True) -> Path:
@@ -295,9 +332,7 @@ def write_pack(results: list[ProjectExport], out: Path, *, overwrite: bool = Tru
                 "error": None,
                 "report": r.report,
                 "statuses": list(counts.items()),
-                "files": [
-                    (f.name, _FORMAT_NAMES.get(f.suffix[1:], f.suffix[1:])) for f in r.files
-                ],
+                "files": [(f.name, _format_name(f)) for f in r.files],
             }
         )
     page = render_html(

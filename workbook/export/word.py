@@ -26,6 +26,13 @@ GREEN = "005A30"
 INK = "0B0C0C"
 GREY = "484949"
 HEADER_FILL = "F3F2F1"
+WHITE = "FFFFFF"
+BAND_FILLS = {  # heat map cells, as in the HTML; each keeps its text at 4.5:1 or more
+    "low": ("CCE2D8", INK),
+    "medium": ("FFF2A8", INK),
+    "high": ("F9B889", INK),
+    "very_high": ("942514", WHITE),
+}
 
 # Characters XML 1.0 cannot hold (python-docx refuses them): C0 controls other than tab
 # and line breaks, lone surrogates, U+FFFE and U+FFFF.
@@ -408,6 +415,8 @@ class _Writer:
     def run(self, para, text: str, *, parent=None, **fmt: Any):
         from docx.shared import RGBColor
 
+        if fmt.get("br"):  # a line break before the text
+            para.add_run().add_break()
         r = para.add_run(text.replace("\r", "").replace("\n", " "))
         if fmt.get("style"):
             r._r.style = self.style(fmt["style"]).style_id
@@ -544,6 +553,7 @@ class _Writer:
         self.oversight()
         self.progress()
         self.actions()
+        self.risks()
         for ph in self.report["phases"]:
             self.phase(ph)
         self.para(("", {}))
@@ -676,6 +686,176 @@ class _Writer:
                 for a in actions
             ],
         )
+
+    def risks(self) -> None:
+        """The risk register: summary, category coverage, heat map, every risk."""
+        reg = self.report["risks"]
+        scale, items = reg["scale"], reg["items"]
+        self.heading("Risk register", 1)
+        if items:
+            high = sum(
+                (r["after"] if r["after"]["score"] is not None else r["before"])["band_id"]
+                in ("high", "very_high")
+                for r in items
+            )
+            late = sum(r["review_overdue"] for r in items)
+            self.para(
+                f"{len(items)} risk{'s' if len(items) != 1 else ''}: {high} with a high or very "
+                f"high remaining score, {late} review{'s' if late != 1 else ''} overdue. Scored "
+                f"on the {scale['name']} scale: {scale['likelihood_name'].lower()} times "
+                f"{scale['impact_name'].lower()}."
+            )
+        else:
+            self.para(
+                ("No risks recorded yet.", {"italic": True, "color": RED}),
+                f" Scored on the {scale['name']} scale.",
+            )
+        self.heading("Category coverage", 2)
+        lead = self.para(
+            "Each of the seven digital ethics categories needs at least one risk, or a note of "
+            "why it does not apply."
+        )
+        lead.paragraph_format.keep_with_next = True
+        rows = []
+        for c in reg["coverage"]:
+            how = c["how"][:1].upper() + c["how"][1:]
+            considered = c["reason"].strip() and not c["risks"]
+            why = f": {' '.join(c['reason'].split())}" if considered else ""
+            rows.append(
+                [
+                    (c["name"], {"bold": True}) if not c["covered"] else c["name"],
+                    _Cell(
+                        [(how, {} if c["covered"] else {"italic": True, "color": RED}), (why, {})]
+                    ),
+                ]
+            )
+        _keep_together(self.table(["Category", "Coverage"], rows))
+        if reg["uncovered"]:
+            n, total = len(reg["uncovered"]), len(reg["coverage"])
+            self.para(
+                (f"Not yet covered ({n} of {total}): ", {"bold": True}),
+                "; ".join(reg["uncovered"]) + ".",
+            )
+        else:
+            self.para("Every category is covered, by a risk or by a note of why it does not apply.")
+        if not items:
+            return
+        self.heat_map(reg)
+        self.heading("Risks", 2)
+        for r in items:
+            self.risk(r, scale)
+
+    def heat_map(self, reg: dict[str, Any]) -> None:
+        from docx.oxml import OxmlElement
+        from docx.oxml.ns import qn
+
+        scale = reg["scale"]
+        likelihood = {lv["value"]: lv["label"] for lv in scale["likelihood"]}
+        missing = [
+            f"{when} mitigation {', '.join(found)}"
+            for when in ("before", "after")
+            if (found := [r["number"] for r in reg["items"] if r[when]["score"] is None])
+        ]
+        self.heading("Heat map", 2)
+        lead = self.para(
+            f"Where each risk sits before mitigation and after it. Rows are "
+            f"{scale['likelihood_name'].lower()}, most likely first; columns are "
+            f"{scale['impact_name'].lower()}, least first. A cell shows its band and score."
+            + (f" Not rated yet, so not on the map: {'; '.join(missing)}." if missing else "")
+        )
+        rows = []
+        for row in reg["heatmap"]:
+            cells: list[Any] = [f"{likelihood[row[0]['likelihood']]} ({row[0]['likelihood']})"]
+            for c in row:
+                ink = BAND_FILLS.get(c["band_id"], ("", INK))[1]
+                runs: list[tuple[str, dict[str, Any]]] = [
+                    (f"{c['band']} ({c['score']})", {"color": ink})
+                ]
+                for label, found in (("Before", c["before"]), ("After", c["after"])):
+                    if found:
+                        line = f"{label}: {', '.join(found)}"
+                        runs.append((line, {"bold": True, "color": ink, "br": True}))
+                cells.append(_Cell(runs))
+            rows.append(cells)
+        lead.paragraph_format.keep_with_next = True
+        header = [f"{scale['likelihood_name']} / {scale['impact_name'].lower()}"] + [
+            f"{iv['label']} ({iv['value']})" for iv in scale["impact"]
+        ]
+        table = self.table(header, rows, labels=True)
+        _keep_together(table)
+        for tr, row in zip(table.rows[1:], reg["heatmap"], strict=True):
+            for cell, c in zip(tr.cells[1:], row, strict=True):
+                fill = BAND_FILLS.get(c["band_id"])
+                if fill:
+                    shade = OxmlElement("w:shd")
+                    shade.set(qn("w:val"), "clear")
+                    shade.set(qn("w:color"), "auto")
+                    shade.set(qn("w:fill"), fill[0])
+                    cell._tc.get_or_add_tcPr().append(shade)
+
+    def risk(self, r: dict[str, Any], scale: dict[str, Any]) -> None:
+        def rating(x: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+            if x["score"] is None:
+                return [("not rated yet", {"italic": True, "color": RED})]
+            return [
+                (f"{x['score']} {x['band']}", {"bold": True}),
+                (
+                    f" ({scale['likelihood_name'].lower()} {x['likelihood']}, "
+                    f"{scale['impact_name'].lower()} {x['impact']})",
+                    {},
+                ),
+            ]
+
+        self.heading(f"{r['number']}: {r['title']}", 3)
+        if r["description"].strip():
+            self.text(r["description"])
+        rows: list[list[Any]] = [
+            ["Category", r["category_name"]],
+            ["Affects", ", ".join(r["affected"]) or "Not recorded"],
+            ["Questions", ", ".join(f"Question {n}" for n in r["questions"]) or "None"],
+        ]
+        if r["cause"].strip():
+            rows.append(["Cause", r["cause"]])
+        rows.append(
+            [
+                "Score",
+                _Cell(
+                    [
+                        ("Before mitigation ", {}),
+                        *rating(r["before"]),
+                        (" → after ", {}),
+                        *rating(r["after"]),
+                    ]  # fmt: skip
+                ),
+            ]
+        )
+        rows.append(
+            [
+                "Mitigations",
+                "\n\n".join(
+                    " ".join(m["text"].split())
+                    + (f" (further work: {m['action']})" if m["action"] else "")
+                    for m in r["mitigations"]
+                )
+                if r["mitigations"]
+                else ("None recorded", {"italic": True, "color": RED}),
+            ]
+        )
+        rows.append(["Owner", r["owner"] or ("No owner yet", {"italic": True, "color": RED})])
+        rows.append(["Status", r["status"].capitalize()])
+        if r["review_by"]:
+            review = [(_nb(day(r["review_by"])), {})]
+            if r["review_overdue"]:
+                review.append((" (overdue)", {"bold": True, "color": RED}))
+            rows.append(["Review by", _Cell(review)])
+        else:
+            rows.append(["Review by", "Not set"])
+        if r["note"].strip():
+            rows.append(["Note", r["note"]])
+        _keep_together(self.table(None, rows, labels=True))
+        if r["threads"]:
+            self.heading(f"Comments ({len(r['threads'])})", 4)
+            self.threads(r["threads"], label=False)
 
     def signoff(self, ph: dict[str, Any]) -> None:
         so = ph["signoff"]
@@ -896,6 +1076,14 @@ def _continue_style(style: str | None) -> str | None:
         return style
     level = style.rsplit(" ", 1)[-1]
     return "List Continue" + (f" {level}" if level.isdigit() else "")
+
+
+def _keep_together(table) -> None:
+    """``table`` on one page where it fits: each row kept with the next."""
+    for row in table.rows[:-1]:
+        for cell in row.cells:
+            for para in cell.paragraphs:
+                para.paragraph_format.keep_with_next = True
 
 
 def _fonts(rpr, name: str) -> None:
