@@ -275,3 +275,14 @@ def test_a_thread_on_a_risk_that_does_not_exist_is_refused(demo_store):
             demo_store, "demo", target="risk.r-nothere", kind="question", text="?", user="rev"
         )
     assert "no risk 'r-nothere'" in str(caught.value)
+
+
+def test_the_review_page_offers_each_risk_for_comments(demo_store):
+    from widgets.review import ReviewPage
+
+    page = ReviewPage(demo_store, "demo", "rev")
+    risk_targets = [t for t in page.threads if t.startswith("risk.")]
+    assert len(risk_targets) == 6
+    widget = page.threads["risk.r-demo01"]
+    assert "The indicator flags social housing" in widget.add_button.description
+    assert "R2: The indicator flags" in page.readonly_html("risk.r-demo01")

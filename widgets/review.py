@@ -128,7 +128,10 @@ def as_context(source: ReviewContext | EditSession) -> ReviewContext:
 
 
 def target_name(target: str, bank: Bank) -> str:
-    """``question 7`` or ``Explore phase checklist item 3``: short, for labels."""
+    """``question 7``, ``Explore phase checklist item 3`` or ``risk R2``: short, for
+    labels."""
+    if target.startswith("risk."):
+        return "this risk"
     if "." in target:
         phase_id, _, item_id = target.split(".", 2)
         phase = bank.phase(phase_id)
@@ -199,6 +202,11 @@ class ThreadsWidget(w.VBox):
         self.ctx = ctx = as_context(ctx)
         self.target = target
         self.name = target_name(target, ctx.bank)
+        if target.startswith("risk."):  # name the risk, so each button says which one
+            risk = ctx.workbook.risks.items.get(target[5:])  # type: ignore[attr-defined]
+            if risk is not None:
+                title = risk.title if len(risk.title) <= 60 else risk.title[:59] + "…"
+                self.name = f"the risk \u201c{title}\u201d"
         self.heading: w.HTML | None = None  # built when there is something to head
         self._message: w.HTML | None = None  # built for the first outcome to show
         self.add_button = w.Button(
@@ -1101,6 +1109,26 @@ class ActionPlanView(w.HTML):
 # --------------------------------------------------------------------------- the page
 
 
+def _risk_html(r: dict[str, Any]) -> str:
+    """One risk of the register, read-only (data from build_report)."""
+
+    def rating(x: dict[str, Any]) -> str:
+        return f"{x['score']} {x['band']}" if x["score"] is not None else "not rated"
+
+    mitigations = "".join(f"<li>{esc(m['text'])}</li>" for m in r["mitigations"])
+    return (
+        f'<h4 class="ew-q-title" id="risk-{esc(r["id"])}">{esc(r["number"])}: '
+        f"{esc(r['title'])}</h4>"
+        f"<p><strong>{esc(r['category_name'])}</strong> · before mitigation "
+        f"{esc(rating(r['before']))} → after {esc(rating(r['after']))} · "
+        f"{esc(r['status'].capitalize())}"
+        + (f" · owner {esc(r['owner'])}" if r["owner"] else "")
+        + "</p>"
+        + (f"<p>{esc(r['description'])}</p>" if r["description"] else "")
+        + (f"<ul>{mitigations}</ul>" if mitigations else "<p>No mitigations recorded.</p>")
+    )
+
+
 def _answer_html(q: dict[str, Any]) -> str:
     """A question and everything recorded against it, read-only (data from build_report)."""
     from workbook.export.sanitise import render_markdown
@@ -1239,6 +1267,8 @@ class ReviewPage(w.VBox):
             sections.append(html_block(f'<h3 class="ew-h3">{esc(phase.title)} questions</h3>'))
             for q in phase.questions:
                 sections.append(self._item(q.id, self._question_part(q)))
+            if phase.id == "explore":
+                sections += self._register_items()
         self.history = HistoryView(ctx)
         self.actions = ActionPlanView(ctx)
         footer = html_block(f'<p class="ew-footer">{esc(bank.attribution)}</p>')
@@ -1266,6 +1296,30 @@ class ReviewPage(w.VBox):
         def part(report: dict[str, Any]) -> str:
             data = next(x for p in report["phases"] for x in p["questions"] if x["id"] == q.id)
             return _answer_html(data)
+
+        return part
+
+    def _register_items(self) -> list[w.Widget]:
+        """Question 4's risk register: each risk (as the page was opened), open to comments
+        and challenges like a question. A challenge on a risk holds up approving Explore."""
+        from workbook.risks import risk_rows
+
+        rows = risk_rows(self.ctx.workbook.risks)  # type: ignore[attr-defined]
+        head = html_block(
+            '<h3 class="ew-h3" id="risk-register">Explore risk register (question 4)</h3>'
+            + (
+                "<p>No risks have been recorded yet.</p>"
+                if not rows
+                else "<p>Comment on or challenge a risk below. Risks added after this page was "
+                "opened appear when it is opened again.</p>"
+            )
+        )
+        return [head] + [self._item(f"risk.{row.id}", self._risk_part(row.id)) for row in rows]
+
+    def _risk_part(self, risk_id: str) -> Callable[[dict[str, Any]], str]:
+        def part(report: dict[str, Any]) -> str:
+            r = next((x for x in report["risks"]["items"] if x["id"] == risk_id), None)
+            return _risk_html(r) if r else "<p>This risk is no longer in the register.</p>"
 
         return part
 
