@@ -286,3 +286,12 @@ def test_the_review_page_offers_each_risk_for_comments(demo_store):
     widget = page.threads["risk.r-demo01"]
     assert "The indicator flags social housing" in widget.add_button.description
     assert "R2: The indicator flags" in page.readonly_html("risk.r-demo01")
+
+
+def test_a_bad_field_is_a_workbook_error_naming_it(demo_store):
+    with pytest.raises(WorkbookError) as caught:
+        risks.add_risk(demo_store, "demo", user="ann", title="", category="safety")
+    assert caught.value.field == "risks.items.(new).title"
+    with pytest.raises(WorkbookError) as caught:
+        risks.update_risk(demo_store, "demo", "r-demo01", user="ann", status="forgotten")
+    assert caught.value.field == "risks.items.r-demo01.status"

@@ -13,6 +13,7 @@ from widgets.checklist import ChecklistWidget
 from widgets.identity import change_name_link
 from widgets.question import QuestionWidget
 from widgets.review import ReviewContext, SignOffBanner, ThreadsWidget
+from widgets.risks import REGISTER_QUESTION, LinkedRisks, RiskRegisterView, linked_questions
 from widgets.status import PageStatus
 from workbook.bank import Bank, load_bank
 from workbook.errors import Conflict
@@ -156,6 +157,16 @@ class PhaseWorkbook(w.VBox):
         self.banner = SignOffBanner(self.review, phase_id)
         self.checklist = ChecklistWidget(phase, self.binder, self.review)
         self.questions = [QuestionWidget(q, self.binder, self.review) for q in phase.questions]
+        # The risk register under question 4's answer; under any other question that a risk
+        # links to, a short list of those risks.
+        self.risk_register: RiskRegisterView | None = None
+        linked = linked_questions(session.workbook)
+        for qw in self.questions:
+            if qw.question.id == REGISTER_QUESTION:
+                self.risk_register = RiskRegisterView(self.review)
+                _after_answer(qw, self.risk_register)
+            elif qw.question.id in linked:
+                _after_answer(qw, LinkedRisks(self.review, qw.question))
 
         current = ' aria-current="page"'
         nav = " ".join(
@@ -215,6 +226,13 @@ class PhaseWorkbook(w.VBox):
 
     def question(self, question_id: str) -> QuestionWidget:
         return next(q for q in self.questions if q.question.id == question_id)
+
+
+def _after_answer(question: QuestionWidget, widget: w.Widget) -> None:
+    """Put ``widget`` in ``question`` just after its answer, status and progress line."""
+    children = list(question.children)
+    children.insert(children.index(question.progress) + 1, widget)
+    question.children = tuple(children)
 
 
 def _who_note(session: EditSession) -> str:

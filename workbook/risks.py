@@ -220,8 +220,6 @@ def new_risk_id() -> str:
 
 def add_risk(store: Any, project_id: str, *, user: Any, **fields: Any) -> tuple[Any, str]:
     """Add a risk (``title`` and ``category`` at least); returns (workbook, risk id)."""
-    from workbook.model import Risk
-
     current, name, role = _editing(store, project_id, user)
     rid = new_risk_id()
     data = {
@@ -229,19 +227,17 @@ def add_risk(store: Any, project_id: str, *, user: Any, **fields: Any) -> tuple[
         "created_by": name,
         **fields,
     }
-    risk = Risk.model_validate(data).model_dump(mode="json")
+    risk = _valid_risk(data, "risks.items.(new)")
     return _save(store, project_id, current, [(f"risks.items.{rid}", None, risk)], name, role), rid
 
 
 def update_risk(store: Any, project_id: str, risk_id: str, *, user: Any, **fields: Any) -> Any:
     """Change fields of a risk (for example ``after={"likelihood": 2, "impact": 3}``)."""
-    from workbook.model import Risk
-
     current, name, role = _editing(store, project_id, user)
     old = current.risks.items.get(risk_id)  # type: ignore[attr-defined]
     if old is None:
         raise WorkbookError(f"no risk {risk_id!r} in project {project_id!r}", field="risk")
-    new = Risk.model_validate({**old.model_dump(mode="json"), **fields}).model_dump(mode="json")
+    new = _valid_risk({**old.model_dump(mode="json"), **fields}, f"risks.items.{risk_id}")
     before = old.model_dump(mode="json")
     changes = [
         (f"risks.items.{risk_id}.{k}", before.get(k), v)
@@ -249,6 +245,22 @@ def update_risk(store: Any, project_id: str, risk_id: str, *, user: Any, **field
         if before.get(k) != v
     ]
     return _save(store, project_id, current, changes, name, role) if changes else current
+
+
+def _valid_risk(data: dict[str, Any], at: str) -> dict[str, Any]:
+    """``data`` as a saved risk, or a WorkbookError naming the field (never a pydantic
+    error with its internals)."""
+    from pydantic import ValidationError
+
+    from workbook.model import Risk
+
+    try:
+        return Risk.model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"])
+        message = str(err["msg"]).split(" (got ", 1)[0]
+        raise WorkbookError(message, field=f"{at}.{field}" if field else at) from None
 
 
 def consider(store: Any, project_id: str, category: str, reason: str, *, user: Any) -> Any:

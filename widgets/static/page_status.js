@@ -25,7 +25,8 @@ function tracked(el) {
   if (!(el instanceof HTMLElement)) return false;
   if (!el.matches("input, textarea, select")) return false;
   if (!el.closest(".ew-phase")) return false; // only pages that save as you type
-  return !el.closest(".ew-threads, .ew-name-prompt"); // comments are posted with a button
+  // comments and the risk register's forms are saved with a button, not as you type
+  return !el.closest(".ew-threads, .ew-name-prompt, .ew-risks");
 }
 
 function storageKey(model) {
@@ -51,14 +52,35 @@ function writeStored(key, labels) {
 }
 
 // ipywidgets boxes take no ARIA attributes: a box with this class becomes a group labelled
-// by the heading with an id just before it (the "whose views" checkboxes of each question).
+// by the heading (or the field label, .ew-group-label) with an id just before it (the "whose
+// views" checkboxes of each question, a risk's affected groups).
 function labelGroups() {
   for (const box of document.querySelectorAll(".ew-labelled-group:not([role])")) {
-    const heading = box.parentElement && box.parentElement.querySelector("h2[id], h3[id], h4[id]");
+    const heading =
+      box.parentElement &&
+      box.parentElement.querySelector("h2[id], h3[id], h4[id], .ew-group-label[id]");
     if (!heading) continue;
     box.setAttribute("role", "group");
     box.setAttribute("aria-labelledby", heading.id);
   }
+}
+
+// A link to a part of a page (02-develop's "See them in the risk register" goes to
+// 01-explore.ipynb?project=...#risk-register): the browser looked for the id before the
+// widgets were drawn, so go there once the page has been drawn (its footer is there).
+let hashDone = false;
+function goToHash() {
+  if (hashDone) return;
+  const id = decodeURIComponent(location.hash.slice(1));
+  if (!id || id === "change-name") {
+    hashDone = true;
+    return;
+  }
+  const target = document.getElementById(id);
+  if (!target || !document.querySelector(".ew-footer")) return;
+  hashDone = true;
+  target.scrollIntoView({ block: "start" });
+  if (target.tabIndex >= -1 && target.hasAttribute("tabindex")) target.focus({ preventScroll: true });
 }
 
 // Old links put the user's name in the address. It is ignored; take it out of the address
@@ -298,7 +320,10 @@ function render({ model, el }) {
   let labelling = 0;
   const observer = new MutationObserver(() => {
     clearTimeout(labelling);
-    labelling = setTimeout(labelGroups, 50);
+    labelling = setTimeout(() => {
+      labelGroups();
+      goToHash();
+    }, 50);
   });
   observer.observe(document.body, { childList: true, subtree: true });
   labelGroups();
