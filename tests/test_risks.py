@@ -295,3 +295,26 @@ def test_a_bad_field_is_a_workbook_error_naming_it(demo_store):
     with pytest.raises(WorkbookError) as caught:
         risks.update_risk(demo_store, "demo", "r-demo01", user="ann", status="forgotten")
     assert caught.value.field == "risks.items.r-demo01.status"
+
+
+def test_the_dpia_scale_can_be_chosen_until_a_risk_is_rated(store):
+    store.create("Tool", "Council", project_id="t", user="setup")
+    wb = risks.choose_scale(store, "t", "dpia-4x4", user="ann")
+    assert wb.risks.scale.id == "dpia-4x4"
+    assert len(wb.risks.scale.likelihood) == 4
+    _, rid = risks.add_risk(
+        store,
+        "t",
+        user="ann",
+        title="A risk",
+        category="privacy",
+        before={"likelihood": 4, "impact": 4},
+    )
+    with pytest.raises(WorkbookError, match="rated risk"):
+        risks.choose_scale(store, "t", "5x5", user="ann")
+    with pytest.raises(WorkbookError, match="off the project's scale"):
+        risks.update_risk(store, "t", rid, user="ann", before={"likelihood": 5, "impact": 1})
+    with pytest.raises(WorkbookError, match="unknown scale"):
+        risks.choose_scale(store, "t", "10x10", user="ann")
+    run = CliRunner().invoke(cli, ["--workspace", str(store.root), "risks", "t"])
+    assert "Scored on" in run.output

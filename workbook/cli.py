@@ -923,6 +923,14 @@ def actions(ctx: click.Context, project: str, csv_file: str | None, overdue: boo
 @click.option("--open", "only_open", is_flag=True, help="Only risks not closed.")
 @click.option("--review-due", is_flag=True, help="Only risks whose review date has passed.")
 @click.option(
+    "--scale",
+    "scale_id",
+    metavar="ID",
+    default=None,
+    help="Score the register on another scale (5x5, dpia-4x4): only before any risk is rated.",
+)
+@click.option("--user", default=None, help="Your name for the history (default: login name).")
+@click.option(
     "--csv",
     "csv_file",
     metavar="FILE",
@@ -931,12 +939,21 @@ def actions(ctx: click.Context, project: str, csv_file: str | None, overdue: boo
 )
 @click.pass_context
 def risks(
-    ctx: click.Context, project: str, only_open: bool, review_due: bool, csv_file: str | None
+    ctx: click.Context,
+    project: str,
+    only_open: bool,
+    review_due: bool,
+    csv_file: str | None,
+    scale_id: str | None,
+    user: str | None,
 ) -> None:
     """List PROJECT's risk register (highest remaining risk first) and its category coverage."""
     from workbook import risks as register
 
-    wb = _store(ctx).open(project)
+    store = _store(ctx)
+    wb = store.open(project)
+    if scale_id is not None:
+        wb = register.choose_scale(store, project, scale_id, user=user or current_user())
     rows = register.risk_rows(wb.risks)  # type: ignore[attr-defined]
     if only_open:
         rows = [r for r in rows if r.status != "closed"]

@@ -401,3 +401,45 @@ def heat_map(register: Any) -> list[list[HeatCell]]:
             )
         grid.append(row)
     return grid
+
+
+def choose_scale(store: Any, project_id: str, scale_id: str, *, user: Any) -> Any:
+    """Score the project's register on another packaged scale (``5x5`` or ``dpia-4x4``).
+    Only while no risk has been rated: a rating means what its scale said when it was
+    given, so a register with ratings keeps its scale."""
+    from workbook.risk_content import load_risk_content
+
+    content = load_risk_content()
+    known = [s.id for s in content.scales]
+    if scale_id not in known:
+        raise WorkbookError(
+            f"unknown scale {scale_id!r}; choose from {', '.join(known)}", field="risks.scale"
+        )
+    current, name, role = _editing(store, project_id, user)
+    register = current.risks  # type: ignore[attr-defined]
+    if register.scale.id == scale_id:
+        return current
+    rated = [
+        rid
+        for rid, r in register.items.items()
+        if any(
+            v is not None
+            for v in (r.before.likelihood, r.before.impact, r.after.likelihood, r.after.impact)
+        )
+    ]
+    if rated:
+        raise WorkbookError(
+            f"the register already has {len(rated)} rated risk{'s' if len(rated) != 1 else ''} "
+            f"on {register.scale.name}; its scale stays as it is, so those ratings keep their "
+            "meaning",
+            field="risks.scale",
+        )
+    new = content.scale(scale_id).model_dump(mode="json")
+    return _save(
+        store,
+        project_id,
+        current,
+        [("risks.scale", register.scale.model_dump(mode="json"), new)],
+        name,
+        role,
+    )
