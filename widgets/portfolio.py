@@ -387,9 +387,11 @@ class PortfolioDashboard(w.VBox):
                 f"{esc(_plural(row.risk_reviews_overdue, 'risk review'))} overdue</span>"
             )
         if row.uncovered:
-            parts.append(
-                f'<span class="ew-pf-alert">Not considered:</span> {esc(", ".join(row.uncovered))}'
-            )
+            n = len(row.uncovered)
+            named = (
+                "; ".join(row.uncovered) if n <= 2 else f"{n} of the 7 risk categories"
+            )  # names hold commas ("Displacement, skills and work"), so never a comma list
+            parts.append(f'<span class="ew-pf-alert">Not considered:</span> {esc(named)}')
         return (
             f'<td role="cell" class="ew-pf-risk">{_NUM_LABEL % "Risks"}'
             + "".join(f'<div class="ew-pf-riskline">{p}</div>' for p in parts)
