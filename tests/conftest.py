@@ -34,3 +34,16 @@ def demo_file(demo_store: Store) -> Path:
 
 from tests.hubs import hub  # noqa: E402, F401  (fixture: a real JupyterHub)
 from tests.servers import browser, voila_server  # noqa: E402, F401  (fixtures)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _close_the_pdf_printer():
+    """The PDF export keeps one Chromium per process, in a thread of its own. Close it after
+    each test module: a later test that forks (the crash tests) must not fork a process
+    whose other thread may hold a lock."""
+    yield
+    import sys
+
+    pdf = sys.modules.get("workbook.export.pdf")
+    if pdf is not None:
+        pdf.PRINTER.close()

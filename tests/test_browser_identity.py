@@ -159,7 +159,10 @@ def test_a_viewer_reads_the_phase_with_every_field_disabled(proxied, browser):
     with signed_in(browser, "vera") as page:
         page.set_viewport_size({"width": 390, "height": 900})
         open_app(page, proxied.url("01-explore.ipynb", project="demo"))
-        expect(page.locator(".ew-read-only")).to_contain_text("Reading as vera (viewer)")
+        expect(page.locator(".ew-read-only").first).to_contain_text("Reading as vera (viewer)")
+        expect(page.locator(".ew-read-only").nth(1)).to_contain_text(  # the risk register's
+            "Only an author can change the risk register"
+        )
         expect(page.get_by_label("Your answer to question 1", exact=True)).to_be_disabled()
         expect(page.get_by_role("button", name=re.compile("^Add ")).first).to_be_disabled()
         screenshot_view(page, "01-explore-viewer-390")

@@ -777,8 +777,8 @@ def _undo(data: dict[str, Any], path: str, old: Any) -> bool:
         node = node[key]
     if not isinstance(node, dict):
         return False
-    if old is None and path.startswith("review.threads."):
-        node.pop(last, None)  # the thread or reply did not exist yet
+    if old is None and path.startswith(("review.threads.", "risks.items.", "risks.considered.")):
+        node.pop(last, None)  # the thread, reply, risk or note did not exist yet
     else:
         node[last] = copy.deepcopy(old)
     return True
