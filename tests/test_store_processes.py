@@ -96,7 +96,14 @@ def _save_next_revision(store: Store, user: str) -> Any:
 
 
 def _save_forever(root: Path, started: Any) -> None:
-    """Child: save in a tight loop until killed."""
+    """Child: save in a tight loop until killed. What a first save loads once per process
+    (the question bank, the risk content) is loaded before the child says it has started,
+    so that a kill a few milliseconds later can land inside a save."""
+    from workbook.bank import load_bank
+    from workbook.risk_content import load_risk_content
+
+    load_bank()
+    load_risk_content()
     store = Store(root)
     started.set()
     while True:
