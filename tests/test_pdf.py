@@ -26,7 +26,7 @@ from workbook.export.render import report_document
 from workbook.export.report import build_report
 from workbook.store import Store
 
-GOLDEN = REPO / "tests" / "data" / "golden" / "workspace"
+GOLDEN = REPO / "tests" / "data" / "golden" / "projects"
 A4 = (595.28, 841.89)  # points
 MM = 72 / 25.4
 LONG_ACTIONS = 45

@@ -1,6 +1,6 @@
 """The HTML and Markdown documents for a fixed project, compared with reviewed copies.
 
-``tests/data/golden/workspace`` holds the demo project with review activity (a resolved
+``tests/data/golden/projects`` holds the demo project with review activity (a resolved
 challenge with a reply, a question, an approval with conditions, an edit after it and an
 open challenge). Rendered at a fixed time in a fixed zone, its documents must equal
 ``tests/data/golden/demo.html`` and ``demo.md`` byte for byte. After a deliberate change to
@@ -32,7 +32,7 @@ def report():
     os.environ["TZ"] = "Europe/London"
     time.tzset()
     try:
-        store = Store(GOLDEN / "workspace")
+        store = Store(GOLDEN / "projects")
         wb = store.open("demo")
         yield build_report(wb, exported_at=EXPORTED_AT, changes=signoff_changes(store, wb))
     finally:

@@ -23,7 +23,7 @@ from workbook.export.report import build_report, signoff_changes
 from workbook.export.word import TEXT_WIDTH, write_docx
 from workbook.store import Store
 
-GOLDEN = REPO / "tests" / "data" / "golden" / "workspace"
+GOLDEN = REPO / "tests" / "data" / "golden" / "projects"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MARKDOWN = """# Summary heading
 

@@ -863,6 +863,23 @@ def _field_path(value: str) -> str:
     return value
 
 
+def _write_csv(csv_file: str, text: str, count: int, noun: str) -> None:
+    """CSV to standard output ('-') or to a file (with a byte order mark, so spreadsheet
+    programs read it as UTF-8), saying how many rows it wrote."""
+    if csv_file == "-":
+        if sys.stdout.isatty():
+            echo(text, nl=False)  # shown, so stripped of anything a terminal would run
+        else:
+            click.echo(text, nl=False)  # data for another program, byte for byte
+        return
+    target = Path(csv_file)
+    try:
+        target.write_text(text, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise click.ClickException(f"could not write {target}: {exc.strerror}") from None
+    echo(f"Wrote {count} {noun}{'s' if count != 1 else ''} to {target}")
+
+
 @cli.command()
 @click.argument("project")
 @click.option(
@@ -881,20 +898,7 @@ def actions(ctx: click.Context, project: str, csv_file: str | None, overdue: boo
     wb = _store(ctx).open(project)
     rows = review.overdue_actions(wb) if overdue else review.action_plan(wb)
     if csv_file is not None:
-        text = review.action_plan_csv(rows)
-        if csv_file == "-":
-            if sys.stdout.isatty():
-                echo(text, nl=False)  # shown, so stripped of anything a terminal would run
-            else:
-                click.echo(text, nl=False)  # data for another program, byte for byte
-            return
-        target = Path(csv_file)
-        try:
-            # With a byte order mark, so spreadsheet programs read it as UTF-8.
-            target.write_text(text, encoding="utf-8-sig", newline="")
-        except OSError as exc:
-            raise click.ClickException(f"could not write {target}: {exc.strerror}") from None
-        echo(f"Wrote {len(rows)} action{'s' if len(rows) != 1 else ''} to {target}")
+        _write_csv(csv_file, review.action_plan_csv(rows), len(rows), "action")
         return
     if not rows:
         what = "overdue actions" if overdue else "further-work actions"
@@ -960,19 +964,7 @@ def risks(
     if review_due:
         rows = [r for r in rows if r.review_overdue]
     if csv_file is not None:
-        text = register.risks_csv(rows)
-        if csv_file == "-":
-            if sys.stdout.isatty():
-                echo(text, nl=False)
-            else:
-                click.echo(text, nl=False)
-            return
-        target = Path(csv_file)
-        try:
-            target.write_text(text, encoding="utf-8-sig", newline="")
-        except OSError as exc:
-            raise click.ClickException(f"could not write {target}: {exc.strerror}") from None
-        echo(f"Wrote {len(rows)} risk{'s' if len(rows) != 1 else ''} to {target}")
+        _write_csv(csv_file, register.risks_csv(rows), len(rows), "risk")
         return
     scale = wb.risks.scale  # type: ignore[attr-defined]
     if rows:
