@@ -221,10 +221,10 @@ def test_a_folder_swapped_for_a_link_after_the_check_is_still_refused(two, tmp_p
     before = {p.name: p.read_bytes() for p in outside.iterdir()}
     wb = two.open("bad")
     folder = two.project_dir("bad")
-    checked = Store.project_dir, Store.answers_path
+    checked = Store.document_dir, Store.document_path
     # Both checks passed before the swap: now they see only the names.
-    monkeypatch.setattr(Store, "project_dir", lambda self, pid: self.root / pid)
-    monkeypatch.setattr(Store, "answers_path", lambda self, pid: self.root / pid / "workbook.json")
+    monkeypatch.setattr(Store, "document_dir", lambda self, pid: self.root / pid)
+    monkeypatch.setattr(Store, "document_path", lambda self, pid: self.root / pid / "workbook.json")
     shutil.rmtree(folder)
     folder.symlink_to(outside, target_is_directory=True)
     change = [Change("answers.q2.response", wb.answer("q2").response, "secret answer")]
@@ -234,8 +234,8 @@ def test_a_folder_swapped_for_a_link_after_the_check_is_still_refused(two, tmp_p
     with pytest.raises(WorkbookError, match="not a folder"):
         two.history("bad")
     assert {p.name: p.read_bytes() for p in outside.iterdir()} == before
-    monkeypatch.setattr(Store, "project_dir", checked[0])
-    monkeypatch.setattr(Store, "answers_path", checked[1])
+    monkeypatch.setattr(Store, "document_dir", checked[0])
+    monkeypatch.setattr(Store, "document_path", checked[1])
     assert [e.id for e in two.list() if e.workbook is not None] == ["good"]
 
 

@@ -363,9 +363,9 @@ def _atomic_write(dir_fd: int, path: Path, text: str) -> None:
     os.fsync(dir_fd)
 
 
-def _remove_stale_temps(dir_fd: int) -> None:
+def _remove_stale_temps(dir_fd: int, file_name: str = ANSWERS_FILE) -> None:
     """Delete temporary files left by a save that was killed. Call only under the lock."""
-    prefix = f".{ANSWERS_FILE}."
+    prefix = f".{file_name}."
     for name in os.listdir(dir_fd):
         if name.startswith(prefix) and name.endswith(".tmp"):
             with contextlib.suppress(OSError):  # gone already, or not a file we made
@@ -448,14 +448,21 @@ class ProjectEntry:
     error: WorkbookError | None = None
 
 
-class Store:
-    """The projects in one workspace folder.
+class _Folders:
+    """Documents kept one per folder in a workspace, with the same guarantees for each kind:
+    a folder opened without following links, an ``flock``, atomic replaces, field-level
+    merges with conflicts, and an append-only history read from its end.
 
-    Every workspace file is opened with :func:`open_regular`: never through a symbolic
-    link, never a FIFO or device. Damaged history lines are skipped; each is reported once
-    per store, to ``on_problem`` (default: the ``workbook.store`` logger) and kept in
-    :attr:`problems`, as one line naming the file and the line number.
+    A subclass names its kind: the file, the id pattern, where its folders live
+    (``subfolder``: ``None`` for folders directly in the workspace) and how a file is read.
     """
+
+    noun = "document"
+    file_name = ANSWERS_FILE
+    id_pattern = PROJECT_ID_PATTERN
+    id_example = "'early-help-predictor'"
+    subfolder: str | None = None
+    list_hint = ""
 
     def __init__(
         self, root: Path | str | None = None, *, on_problem: Callable[[str], None] | None = None
@@ -467,88 +474,112 @@ class Store:
         self._line_numbers: dict[tuple[str, int, int], LineNumbers] = {}
         self._overflowed: set[tuple[str, int]] = set()
 
+    # ---- what a subclass provides
+
+    def _read(self, path: Path, dir_fd: int) -> Any:
+        raise NotImplementedError
+
+    def _validate_saved(self, data: dict[str, Any], path: Path) -> Any:
+        raise NotImplementedError
+
+    def _stamp(self, data: dict[str, Any], applied: list[Change], user: str, stamp: str) -> None:
+        """Set the fields the store maintains itself on a save (none by default)."""
+
     # ---- paths
 
-    def project_dir(self, project_id: str) -> Path:
-        """The folder of ``project_id``; refuses anything that could leave the workspace."""
-        if not isinstance(project_id, str) or not re.fullmatch(PROJECT_ID_PATTERN, project_id):
+    @property
+    def base(self) -> Path:
+        """The folder holding this kind's document folders."""
+        return self.root / self.subfolder if self.subfolder else self.root
+
+    def document_dir(self, doc_id: str) -> Path:
+        """The folder of ``doc_id``; refuses anything that could leave the workspace."""
+        if not isinstance(doc_id, str) or not re.fullmatch(self.id_pattern, doc_id):
             raise UnsafeProjectId(
-                f"{project_id!r} is not a valid project id: use lower-case letters, digits and "
-                "single hyphens (e.g. 'early-help-predictor')",
-                field="project",
+                f"{doc_id!r} is not a valid {self.noun} id: use lower-case letters, digits and "
+                f"single hyphens (e.g. {self.id_example})",
+                field=self.noun.split()[-1],
             )
-        folder = self.root / project_id
+        folder = self.base / doc_id
         root = self.root.resolve()
-        if folder.is_symlink() or not folder.resolve().is_relative_to(root):
-            raise UnsafeProjectId(
-                f"project {project_id!r} points outside the workspace (a symbolic link?); "
-                "refusing to use it",
-                path=folder,
-            )
+        for path in (self.base, folder) if self.subfolder else (folder,):
+            if path.is_symlink() or not path.resolve().is_relative_to(root):
+                raise UnsafeProjectId(
+                    f"{self.noun} {doc_id!r} points outside the workspace (a symbolic link?); "
+                    "refusing to use it",
+                    path=path,
+                )
         return folder
 
-    def answers_path(self, project_id: str) -> Path:
-        path = self.project_dir(project_id) / ANSWERS_FILE
+    def document_path(self, doc_id: str) -> Path:
+        path = self.document_dir(doc_id) / self.file_name
         if path.is_symlink() or not path.resolve().is_relative_to(self.root.resolve()):
             raise UnsafeProjectId(
-                "the answers file is a symbolic link; refusing to follow it", path=path
+                f"the {self.noun} file is a symbolic link; refusing to follow it", path=path
             )
         return path
 
-    def history_path(self, project_id: str) -> Path:
-        return self.project_dir(project_id) / HISTORY_FILE
+    def history_path(self, doc_id: str) -> Path:
+        return self.document_dir(doc_id) / HISTORY_FILE
+
+    def _not_found(self, doc_id: str, path: Path) -> ProjectNotFound:
+        hint = f"; {self.list_hint}" if self.list_hint else ""
+        return ProjectNotFound(
+            f"no {self.noun} {doc_id!r} in workspace {self.root}{hint}", path=path
+        )
 
     @contextlib.contextmanager
-    def _folder(self, project_id: str, *, create: bool = False) -> Iterator[int]:
-        """The project's folder, open as a descriptor (``create``: made if missing).
+    def _folder(self, doc_id: str, *, create: bool = False) -> Iterator[int]:
+        """The document's folder, open as a descriptor (``create``: made if missing).
 
-        It is opened by name from the workspace folder without following a symbolic link,
-        and files are then opened relative to it: nothing can redirect a read or a write
-        outside the workspace, even by swapping the folder for a link mid-save.
+        Each folder on the way is opened by name from its parent without following a
+        symbolic link, and files are then opened relative to it: nothing can redirect a read
+        or a write outside the workspace, even by swapping a folder for a link mid-save.
         """
-        folder = self.project_dir(project_id)  # a safe id, and a clear error for a link
+        folder = self.document_dir(doc_id)  # a safe id, and a clear error for a link
         try:
-            root_fd = os.open(self.root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+            fd = os.open(self.root, os.O_RDONLY | _DIRECTORY | _CLOEXEC)
         except FileNotFoundError:
             raise ProjectNotFound(
                 f"no workspace folder {self.root}; create a project first", path=self.root
             ) from None
         except OSError as exc:
             raise _os_error(self.root, exc) from None
+        parts = [self.subfolder, doc_id] if self.subfolder else [doc_id]
         try:
-            if create:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(project_id, 0o777, dir_fd=root_fd)
-            try:
-                fd = os.open(
-                    project_id, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=root_fd
-                )
-            except FileNotFoundError:
-                raise ProjectNotFound(
-                    f"no project {project_id!r} in workspace {self.root}; run `workbook list` "
-                    "to see the projects there",
-                    path=folder,
-                ) from None
-            except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise UnsafeProjectId(
-                        f"project {project_id!r} is not a folder (a symbolic link or a file?); "
-                        "refusing to use it",
-                        path=folder,
-                    ) from None
-                raise _os_error(folder, exc) from None
-        finally:
-            os.close(root_fd)
+            for part in parts:
+                if create:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(part, 0o777, dir_fd=fd)
+                try:
+                    child = os.open(
+                        part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=fd
+                    )
+                except FileNotFoundError:
+                    raise self._not_found(doc_id, folder) from None
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                        raise UnsafeProjectId(
+                            f"{self.noun} {doc_id!r} is not a folder (a symbolic link or a "
+                            "file?); refusing to use it",
+                            path=folder,
+                        ) from None
+                    raise _os_error(folder, exc) from None
+                os.close(fd)
+                fd = child
+        except BaseException:
+            os.close(fd)
+            raise
         try:
             yield fd
         finally:
             os.close(fd)
 
     @contextlib.contextmanager
-    def _locked(self, project_id: str) -> Iterator[None]:
+    def _locked(self, doc_id: str) -> Iterator[None]:
         """An exclusive ``flock`` on ``.lock`` (opened without following a symbolic link)."""
-        path = self.project_dir(project_id) / LOCK_FILE
-        with self._folder(project_id) as folder:
+        path = self.document_dir(doc_id) / LOCK_FILE
+        with self._folder(doc_id) as folder:
             fd = open_regular(path, os.O_RDWR | os.O_CREAT, dir_fd=folder)
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT_S
@@ -560,9 +591,9 @@ class Store:
                 except BlockingIOError:
                     if time.monotonic() > deadline:
                         raise ProjectBusy(
-                            f"project {project_id!r} stayed locked by another save for "
+                            f"{self.noun} {doc_id!r} stayed locked by another save for "
                             f"{LOCK_TIMEOUT_S:.0f} s; try again",
-                            path=self.project_dir(project_id),
+                            path=self.document_dir(doc_id),
                         ) from None
                     time.sleep(pause)
                     pause = min(pause * 2, 0.05)
@@ -573,10 +604,313 @@ class Store:
         finally:
             os.close(fd)
 
-    # ---- create, open, list
+    def exists(self, doc_id: str) -> bool:
+        return self.document_path(doc_id).is_file()
 
-    def exists(self, project_id: str) -> bool:
-        return self.answers_path(project_id).is_file()
+    def open(self, doc_id: str) -> Any:
+        path = self.document_path(doc_id)
+        if not os.path.lexists(path):
+            raise self._not_found(doc_id, path)
+        with self._folder(doc_id) as folder:
+            return self._read(path, folder)
+
+    def _write_new(self, doc_id: str, saved: Any, entry: dict[str, Any]) -> None:
+        """Under the lock: the history line, then the file (a new document's first save)."""
+        self._append_history(doc_id, [entry])
+        with self._folder(doc_id) as folder_fd:
+            _remove_stale_temps(folder_fd, self.file_name)
+            _atomic_write(folder_fd, self.document_path(doc_id), writes(saved))
+
+    def apply(
+        self,
+        doc_id: str,
+        changes: list[Change],
+        *,
+        user: str,
+        base_revision: int,
+        rules: Sequence[Rule] = (),
+        role: str = "",
+    ) -> Any:
+        """Apply field changes under the lock. The core of :meth:`save`.
+
+        ``role`` is the role the user acted in (author, reviewer...), kept in each history
+        line when given.
+
+        Each of ``rules`` is called with the merged data and the changed paths before
+        anything is written; a :class:`WorkbookError` it raises refuses the save.
+        """
+        path = self.document_path(doc_id)
+        with self._locked(doc_id):
+            current = self.open(doc_id)
+            if not changes:
+                return current
+            data = current.to_data()
+            conflicts: list[Conflict] = []
+            applied: list[Change] = []
+            for change in changes:
+                try:
+                    on_disk = get_path(data, change.path)
+                except KeyError:
+                    # A new entry in a mapping (a comment thread, a reply) is missing until
+                    # added; anything else unknown is refused by validation below.
+                    parent, _, _ = change.path.rpartition(".")
+                    try:
+                        if not parent or not isinstance(get_path(data, parent), dict):
+                            raise KeyError(parent)
+                    except KeyError:
+                        raise WorkbookError(
+                            f"unknown field {change.path!r}", path=path, field=change.path
+                        ) from None
+                    on_disk = None
+                if on_disk == change.new:
+                    continue  # someone already made the same change
+                if on_disk != change.old:
+                    conflicts.append(Conflict(change.path, change.new, on_disk, change.old))
+                    continue
+                set_path(data, change.path, change.new)
+                applied.append(change)
+            now = datetime.now(timezone.utc)
+            if conflicts:
+                conflicts = self._who_changed(doc_id, conflicts, base_revision, current)
+                self._append_history(
+                    doc_id,
+                    [
+                        _entry(
+                            user,
+                            current.revision,
+                            c.field,
+                            c.theirs,
+                            c.yours,
+                            "conflict",
+                            base_revision=base_revision,
+                            time=now,
+                            role=role,
+                        )
+                        for c in conflicts
+                    ],
+                )
+                raise ConflictError(conflicts, path=path)
+            if not applied:
+                return current
+            revision = current.revision + 1
+            data["revision"] = revision
+            self._stamp(data, applied, user, now.isoformat())
+            saved = self._validate_saved(data, path)
+            for rule in rules:
+                try:
+                    rule(data, [c.path for c in applied])
+                except WorkbookError as exc:
+                    exc.path = path
+                    raise
+            text = _encoded_within_limit(saved, path)
+            # History first: a crash before the replace leaves lines for a revision that
+            # never landed, which history() recognises and drops. The other order could
+            # lose the record of a change that did land.
+            self._append_history(
+                doc_id,
+                [
+                    _entry(
+                        user,
+                        revision,
+                        c.path,
+                        c.old,
+                        c.new,
+                        "saved",
+                        base_revision=base_revision,
+                        time=now,
+                        role=role,
+                    )
+                    for c in applied
+                ],
+            )
+            with self._folder(doc_id) as folder:
+                _remove_stale_temps(folder, self.file_name)
+                _atomic_write(folder, path, text)
+            return saved
+
+    # ---- history
+
+    def history(self, doc_id: str) -> list[dict[str, Any]]:
+        """The whole change history, oldest first, consistent with the answers file.
+
+        Reads the whole file: prefer :meth:`iter_history`, which reads from the end and
+        lets the caller stop. Skipped: damaged lines (each reported once, see
+        :attr:`problems`), and the lines of a save that was killed after writing its
+        history but before replacing the file (a later save reused its revision number,
+        or the file never reached that revision).
+        """
+        entries = list(self.iter_history(doc_id))
+        entries.reverse()
+        return entries
+
+    def iter_history(self, doc_id: str, *, on_disk: int | None = None) -> Iterator[dict[str, Any]]:
+        """History entries newest first, read from the end of the file as they are needed.
+
+        ``on_disk`` is the answers file's revision when the caller has it (else it is
+        read). Landed changes ("created", "saved") come in non-increasing revision order,
+        so a caller looking for changes after revision N can stop at the first one at or
+        below N.
+        """
+        for _, entry in self.iter_history_lines(doc_id, on_disk=on_disk):
+            yield entry
+
+    def iter_history_lines(
+        self, doc_id: str, *, on_disk: int | None = None
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Like :meth:`iter_history`, with each entry's byte offset in the file (for
+        :meth:`report_history_problem`)."""
+        path = self.history_path(doc_id)
+        if not os.path.lexists(path):
+            return
+        if on_disk is None:
+            try:
+                on_disk = self.open(doc_id).revision
+            except WorkbookError:
+                on_disk = None
+        with self._folder(doc_id) as folder:
+            fd = open_regular(path, dir_fd=folder)
+        try:
+            size = os.fstat(fd).st_size
+            keep = Consistency(on_disk)
+            for offset, raw in lines_backward(fd, size):
+                entry, reason = parse_line(raw)
+                if entry is None:
+                    self._report(path, fd, offset, reason or "unreadable")
+                    continue
+                if keep.keep(entry):
+                    yield offset, entry
+        finally:
+            os.close(fd)
+
+    def report_history_problem(self, doc_id: str, offset: int, reason: str) -> None:
+        """Report (once) that the history line at byte ``offset`` could not be used."""
+        path = self.history_path(doc_id)
+        try:
+            with self._folder(doc_id) as folder:
+                fd = open_regular(path, dir_fd=folder)
+        except WorkbookError:
+            return
+        try:
+            self._report(path, fd, offset, reason)
+        finally:
+            os.close(fd)
+
+    def _report(self, path: Path, fd: int, offset: int, reason: str) -> None:
+        st = os.fstat(fd)
+        key = (str(path), st.st_ino, offset)
+        if key in self._reported:
+            return
+        file_key = (str(path), st.st_ino)
+        if sum(1 for k in self._reported if k[:2] == file_key) >= MAX_REPORTED:
+            if file_key in self._overflowed:
+                return
+            self._overflowed.add(file_key)
+            message = (
+                f"{path}: more than {MAX_REPORTED} damaged lines; the others are skipped too, "
+                "without being listed"
+            )
+        else:
+            self._reported.add(key)
+            numbers = self._line_numbers.setdefault(
+                (str(path), st.st_ino, st.st_mtime_ns), LineNumbers()
+            )
+            line = numbers(fd, offset)
+            message = f"{path}: line {line}: {reason}; the line was skipped"
+        self.problems.append(message)
+        if self.on_problem is not None:
+            self.on_problem(message)
+        else:
+            log.warning("%s", message)
+
+    def _who_changed(
+        self,
+        doc_id: str,
+        conflicts: list[Conflict],
+        base_revision: int,
+        current: Any,
+    ) -> list[Conflict]:
+        """Who last changed each conflicting field: reads back only to ``base_revision``."""
+        wanted = {c.field for c in conflicts}
+        last: dict[str, dict[str, Any]] = {}
+        for entry in self.iter_history(doc_id, on_disk=current.revision):
+            if entry["outcome"] not in {"saved", "created"}:
+                continue
+            if entry["revision"] <= base_revision:
+                break
+            if entry["path"] in wanted and entry["path"] not in last:
+                last[entry["path"]] = entry
+                if len(last) == len(wanted):
+                    break
+        out = []
+        for c in conflicts:
+            entry = last.get(c.field, {})
+            out.append(
+                Conflict(
+                    c.field,
+                    c.yours,
+                    c.theirs,
+                    c.base,
+                    their_user=entry.get("user"),
+                    their_revision=entry.get("revision"),
+                    their_time=entry.get("time"),
+                )
+            )
+        return out
+
+    def _append_history(self, doc_id: str, entries: list[dict[str, Any]]) -> None:
+        path = self.history_path(doc_id)
+        text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
+        with self._folder(doc_id) as folder:
+            fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, dir_fd=folder)
+        try:
+            # A crash can leave a half-written last line; start ours on a fresh line.
+            size = os.fstat(fd).st_size
+            if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+                text = "\n" + text
+            data = text.encode("utf-8")
+            while data:
+                written = os.write(fd, data)
+                data = data[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class Store(_Folders):
+    """The projects in one workspace folder.
+
+    Every workspace file is opened with :func:`open_regular`: never through a symbolic
+    link, never a FIFO or device. Damaged history lines are skipped; each is reported once
+    per store, to ``on_problem`` (default: the ``workbook.store`` logger) and kept in
+    :attr:`problems`, as one line naming the file and the line number.
+    """
+
+    noun = "project"
+    file_name = ANSWERS_FILE
+    list_hint = "run `workbook list` to see the projects there"
+
+    def _read(self, path: Path, dir_fd: int) -> WorkbookBase:
+        return read_file(path, follow_symlinks=False, dir_fd=dir_fd)
+
+    def _validate_saved(self, data: dict[str, Any], path: Path) -> WorkbookBase:
+        return _validate_change(data, path)
+
+    def _stamp(self, data: dict[str, Any], applied: list[Change], user: str, stamp: str) -> None:
+        for qid in {c.path.split(".")[1] for c in applied if c.path.startswith("answers.")}:
+            data["answers"][qid]["updated_at"] = stamp
+            data["answers"][qid]["updated_by"] = user
+
+    def project_dir(self, project_id: str) -> Path:
+        """The folder of ``project_id``; refuses anything that could leave the workspace."""
+        return self.document_dir(project_id)
+
+    def answers_path(self, project_id: str) -> Path:
+        return self.document_path(project_id)
+
+    def open(self, project_id: str) -> WorkbookBase:
+        return super().open(project_id)  # type: ignore[no-any-return]
+
+    # ---- create, open, list
 
     def create(
         self,
@@ -622,36 +956,21 @@ class Store:
                         )
                     continue
                 saved = draft.model_copy(update={"revision": 1})
-                self._append_history(
+                self._write_new(
                     candidate,
-                    [
-                        _entry(
-                            user,
-                            1,
-                            "",
-                            None,
-                            saved.project.model_dump(mode="json"),
-                            "created",
-                            role=role,
-                        )
-                    ],
+                    saved,
+                    _entry(
+                        user,
+                        1,
+                        "",
+                        None,
+                        saved.project.model_dump(mode="json"),
+                        "created",
+                        role=role,
+                    ),
                 )
-                with self._folder(candidate) as folder_fd:
-                    _remove_stale_temps(folder_fd)
-                    _atomic_write(folder_fd, folder / ANSWERS_FILE, writes(saved))
             return saved
         raise ProjectExists("could not find a free project id", path=self.root)  # pragma: no cover
-
-    def open(self, project_id: str) -> WorkbookBase:
-        path = self.answers_path(project_id)
-        if not os.path.lexists(path):
-            raise ProjectNotFound(
-                f"no project {project_id!r} in workspace {self.root}; run `workbook list` to see "
-                "the projects there",
-                path=path,
-            )
-        with self._folder(project_id) as folder:
-            return read_file(path, follow_symlinks=False, dir_fd=folder)
 
     def list(self) -> list[ProjectEntry]:
         """Every project folder in the workspace, sorted by id, each opened or with its error."""
@@ -698,265 +1017,6 @@ class Store:
             rules=rules,
             role=role,
         )
-
-    def apply(
-        self,
-        project_id: str,
-        changes: list[Change],
-        *,
-        user: str,
-        base_revision: int,
-        rules: Sequence[Rule] = (),
-        role: str = "",
-    ) -> WorkbookBase:
-        """Apply field changes under the lock. The core of :meth:`save`.
-
-        ``role`` is the role the user acted in (author, reviewer...), kept in each history
-        line when given.
-
-        Each of ``rules`` is called with the merged data and the changed paths before
-        anything is written; a :class:`WorkbookError` it raises refuses the save.
-        """
-        path = self.answers_path(project_id)
-        with self._locked(project_id):
-            current = self.open(project_id)
-            if not changes:
-                return current
-            data = current.to_data()
-            conflicts: list[Conflict] = []
-            applied: list[Change] = []
-            for change in changes:
-                try:
-                    on_disk = get_path(data, change.path)
-                except KeyError:
-                    # A new entry in a mapping (a comment thread, a reply) is missing until
-                    # added; anything else unknown is refused by validation below.
-                    parent, _, _ = change.path.rpartition(".")
-                    try:
-                        if not parent or not isinstance(get_path(data, parent), dict):
-                            raise KeyError(parent)
-                    except KeyError:
-                        raise WorkbookError(
-                            f"unknown field {change.path!r}", path=path, field=change.path
-                        ) from None
-                    on_disk = None
-                if on_disk == change.new:
-                    continue  # someone already made the same change
-                if on_disk != change.old:
-                    conflicts.append(Conflict(change.path, change.new, on_disk, change.old))
-                    continue
-                set_path(data, change.path, change.new)
-                applied.append(change)
-            now = datetime.now(timezone.utc)
-            if conflicts:
-                conflicts = self._who_changed(project_id, conflicts, base_revision, current)
-                self._append_history(
-                    project_id,
-                    [
-                        _entry(
-                            user,
-                            current.revision,
-                            c.field,
-                            c.theirs,
-                            c.yours,
-                            "conflict",
-                            base_revision=base_revision,
-                            time=now,
-                            role=role,
-                        )
-                        for c in conflicts
-                    ],
-                )
-                raise ConflictError(conflicts, path=path)
-            if not applied:
-                return current
-            revision = current.revision + 1
-            data["revision"] = revision
-            stamp = now.isoformat()
-            for qid in {c.path.split(".")[1] for c in applied if c.path.startswith("answers.")}:
-                data["answers"][qid]["updated_at"] = stamp
-                data["answers"][qid]["updated_by"] = user
-            saved = _validate_change(data, path)
-            for rule in rules:
-                try:
-                    rule(data, [c.path for c in applied])
-                except WorkbookError as exc:
-                    exc.path = path
-                    raise
-            text = _encoded_within_limit(saved, path)
-            # History first: a crash before the replace leaves lines for a revision that
-            # never landed, which history() recognises and drops. The other order could
-            # lose the record of a change that did land.
-            self._append_history(
-                project_id,
-                [
-                    _entry(
-                        user,
-                        revision,
-                        c.path,
-                        c.old,
-                        c.new,
-                        "saved",
-                        base_revision=base_revision,
-                        time=now,
-                        role=role,
-                    )
-                    for c in applied
-                ],
-            )
-            with self._folder(project_id) as folder:
-                _remove_stale_temps(folder)
-                _atomic_write(folder, path, text)
-            return saved
-
-    # ---- history
-
-    def history(self, project_id: str) -> list[dict[str, Any]]:
-        """The whole change history, oldest first, consistent with the answers file.
-
-        Reads the whole file: prefer :meth:`iter_history`, which reads from the end and
-        lets the caller stop. Skipped: damaged lines (each reported once, see
-        :attr:`problems`), and the lines of a save that was killed after writing its
-        history but before replacing the file (a later save reused its revision number,
-        or the file never reached that revision).
-        """
-        entries = list(self.iter_history(project_id))
-        entries.reverse()
-        return entries
-
-    def iter_history(
-        self, project_id: str, *, on_disk: int | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """History entries newest first, read from the end of the file as they are needed.
-
-        ``on_disk`` is the answers file's revision when the caller has it (else it is
-        read). Landed changes ("created", "saved") come in non-increasing revision order,
-        so a caller looking for changes after revision N can stop at the first one at or
-        below N.
-        """
-        for _, entry in self.iter_history_lines(project_id, on_disk=on_disk):
-            yield entry
-
-    def iter_history_lines(
-        self, project_id: str, *, on_disk: int | None = None
-    ) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Like :meth:`iter_history`, with each entry's byte offset in the file (for
-        :meth:`report_history_problem`)."""
-        path = self.history_path(project_id)
-        if not os.path.lexists(path):
-            return
-        if on_disk is None:
-            try:
-                on_disk = self.open(project_id).revision
-            except WorkbookError:
-                on_disk = None
-        with self._folder(project_id) as folder:
-            fd = open_regular(path, dir_fd=folder)
-        try:
-            size = os.fstat(fd).st_size
-            keep = Consistency(on_disk)
-            for offset, raw in lines_backward(fd, size):
-                entry, reason = parse_line(raw)
-                if entry is None:
-                    self._report(path, fd, offset, reason or "unreadable")
-                    continue
-                if keep.keep(entry):
-                    yield offset, entry
-        finally:
-            os.close(fd)
-
-    def report_history_problem(self, project_id: str, offset: int, reason: str) -> None:
-        """Report (once) that the history line at byte ``offset`` could not be used."""
-        path = self.history_path(project_id)
-        try:
-            with self._folder(project_id) as folder:
-                fd = open_regular(path, dir_fd=folder)
-        except WorkbookError:
-            return
-        try:
-            self._report(path, fd, offset, reason)
-        finally:
-            os.close(fd)
-
-    def _report(self, path: Path, fd: int, offset: int, reason: str) -> None:
-        st = os.fstat(fd)
-        key = (str(path), st.st_ino, offset)
-        if key in self._reported:
-            return
-        file_key = (str(path), st.st_ino)
-        if sum(1 for k in self._reported if k[:2] == file_key) >= MAX_REPORTED:
-            if file_key in self._overflowed:
-                return
-            self._overflowed.add(file_key)
-            message = (
-                f"{path}: more than {MAX_REPORTED} damaged lines; the others are skipped too, "
-                "without being listed"
-            )
-        else:
-            self._reported.add(key)
-            numbers = self._line_numbers.setdefault(
-                (str(path), st.st_ino, st.st_mtime_ns), LineNumbers()
-            )
-            line = numbers(fd, offset)
-            message = f"{path}: line {line}: {reason}; the line was skipped"
-        self.problems.append(message)
-        if self.on_problem is not None:
-            self.on_problem(message)
-        else:
-            log.warning("%s", message)
-
-    def _who_changed(
-        self,
-        project_id: str,
-        conflicts: list[Conflict],
-        base_revision: int,
-        current: WorkbookBase,
-    ) -> list[Conflict]:
-        """Who last changed each conflicting field: reads back only to ``base_revision``."""
-        wanted = {c.field for c in conflicts}
-        last: dict[str, dict[str, Any]] = {}
-        for entry in self.iter_history(project_id, on_disk=current.revision):
-            if entry["outcome"] not in {"saved", "created"}:
-                continue
-            if entry["revision"] <= base_revision:
-                break
-            if entry["path"] in wanted and entry["path"] not in last:
-                last[entry["path"]] = entry
-                if len(last) == len(wanted):
-                    break
-        out = []
-        for c in conflicts:
-            entry = last.get(c.field, {})
-            out.append(
-                Conflict(
-                    c.field,
-                    c.yours,
-                    c.theirs,
-                    c.base,
-                    their_user=entry.get("user"),
-                    their_revision=entry.get("revision"),
-                    their_time=entry.get("time"),
-                )
-            )
-        return out
-
-    def _append_history(self, project_id: str, entries: list[dict[str, Any]]) -> None:
-        path = self.history_path(project_id)
-        text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
-        with self._folder(project_id) as folder:
-            fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, dir_fd=folder)
-        try:
-            # A crash can leave a half-written last line; start ours on a fresh line.
-            size = os.fstat(fd).st_size
-            if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
-                text = "\n" + text
-            data = text.encode("utf-8")
-            while data:
-                written = os.write(fd, data)
-                data = data[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _entry(
