@@ -2,7 +2,8 @@
 
 Also checks that our descriptions and prompts are our own words: none may share eight or
 more consecutive words with a source text in ``../shared/seeds/`` (the Sopra Steria reports
-are copyrighted; only their category names may be used).
+are copyrighted; only their category names may be used). The check is in
+``tests/seedcopy.py``, shared with the maturity model's tests.
 
 The seed texts live beside the repo, not in it. A clean checkout (CI) uses
 ``tests/data/seed-shingles.txt`` instead: a one-way fingerprint of every run of eight words
@@ -13,21 +14,25 @@ after the seeds change with ``python -m tests.test_risk_content``.
 from __future__ import annotations
 
 import copy
-import hashlib
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.seedcopy import (
+    RUN,
+    SEEDS,
+    SHINGLES_FILE,
+    _committed_shingles,
+    _copied_runs,
+    _shingles_of,
+    write_fingerprint,
+)
 from workbook.bank import load_bank
 from workbook.errors import BankError, ContentError, WorkbookError
 from workbook.risk_content import CONTENT_FILE, load_risk_content, parse_risk_content
 
 CONTENT = load_risk_content()
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-SHINGLES_FILE = Path(__file__).resolve().parent / "data" / "seed-shingles.txt"
-RUN = 8  # this many shared consecutive words counts as copying
 
 CATEGORIES = [
     ("privacy", "Privacy"),
@@ -166,37 +171,6 @@ def test_content_is_immutable():
 # --- our own words --------------------------------------------------------------------------
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _fingerprint(run: list[str]) -> str:
-    return hashlib.blake2b(" ".join(run).encode(), digest_size=5).hexdigest()
-
-
-def _runs(text: str) -> list[list[str]]:
-    words = _words(text)
-    return [words[i : i + RUN] for i in range(len(words) - RUN + 1)]
-
-
-def _shingles_of(folder: Path) -> set[str]:
-    texts = sorted(folder.glob("*.txt"))
-    assert texts, f"no seed texts in {folder}"
-    return {_fingerprint(run) for path in texts for run in _runs(path.read_text("utf-8"))}
-
-
-def _committed_shingles() -> set[str]:
-    lines = SHINGLES_FILE.read_text("utf-8").splitlines()
-    return {line for line in lines if line and not line.startswith("#")}
-
-
-SEED_SHINGLES = _shingles_of(SEEDS) if SEEDS.is_dir() else _committed_shingles()
-
-
-def _copied_runs(text: str) -> list[str]:
-    return [" ".join(run) for run in _runs(text) if _fingerprint(run) in SEED_SHINGLES]
-
-
 def _own_words():
     for c in CONTENT.categories:
         yield f"{c.id}.description", c.description
@@ -234,16 +208,6 @@ def test_the_committed_fingerprint_matches_the_seed_texts():
     assert _committed_shingles() == _shingles_of(SEEDS), (
         "tests/data/seed-shingles.txt is out of date: run python -m tests.test_risk_content"
     )
-
-
-def write_fingerprint() -> None:
-    shingles = sorted(_shingles_of(SEEDS))
-    header = [
-        f"# blake2b (5 bytes) of every run of {RUN} lower-cased words in ../shared/seeds/*.txt.",
-        "# Used by tests/test_risk_content.py when the seeds are not beside the checkout.",
-        "# Rebuild: python -m tests.test_risk_content",
-    ]
-    SHINGLES_FILE.write_text("\n".join(header + shingles) + "\n", encoding="utf-8")
 
 
 # --- bad input -------------------------------------------------------------------------------
