@@ -992,26 +992,169 @@ def risks(
         echo(f"  {'ok ' if c.covered else 'GAP'}  {c.name}: {c.how}")
 
 
+def _assessments(ctx: click.Context) -> Any:
+    from workbook.store import AssessmentStore
+
+    return AssessmentStore(
+        ctx.obj["workspace"], on_problem=lambda msg: echo(f"Warning: {msg}", err=True)
+    )
+
+
+def _find_assessment(store: Any, authority: str) -> Any:
+    """An authority's assessment by its id or its name."""
+    import re
+
+    from workbook.assessment import AUTHORITY_ID_PATTERN
+    from workbook.maturity import find_for_authority
+
+    if re.fullmatch(AUTHORITY_ID_PATTERN, authority) and store.exists(authority):
+        return store.open(authority)
+    found = find_for_authority(store, authority)
+    if found is not None:
+        return found
+    return store.open(authority)  # refuses an unsafe id, or says there is no such assessment
+
+
+@cli.command()
+@click.argument("authority", required=False)
+@click.option(
+    "--round", "round_number", type=int, default=None, help="Show this round (default: the latest)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the round as JSON.")
+@click.option("--list", "list_all", is_flag=True, help="List the authorities with an assessment.")
+@click.option("--start", is_flag=True, help="Start an assessment for AUTHORITY (a name).")
+@click.option(
+    "--csv",
+    "csv_file",
+    default=None,
+    metavar="FILE",
+    help="Write the round's action plan as CSV ('-' for stdout).",
+)
+@click.option("--user", default=None, help="Your name for the history (default: login name).")
+@click.pass_context
+def maturity(
+    ctx: click.Context,
+    authority: str | None,
+    round_number: int | None,
+    as_json: bool,
+    list_all: bool,
+    start: bool,
+    csv_file: str | None,
+    user: str | None,
+) -> None:
+    """Show AUTHORITY's digital ethics maturity self-assessment: each component's agreed
+    level, target and gap, the spread of respondents' ratings, and the action plan."""
+    import json as jsonlib
+
+    from workbook import maturity as mat
+
+    store = _assessments(ctx)
+    if list_all or authority is None:
+        entries = store.list()
+        if not entries:
+            echo(f"No maturity assessments in {store.root}.")
+            return
+        table = [("ID", "AUTHORITY", "LATEST ROUND", "OPEN ROUND", "GAPS", "OPEN ACTIONS")]
+        for entry in entries:
+            if entry.assessment is None:
+                table.append((entry.id, "(unreadable)", "-", "-", "-", "-"))
+                echo(f"Warning: {entry.error}", err=True)
+                continue
+            model = entry.assessment.maturity_model()
+            sm = mat.summary(entry.assessment, model)
+            latest = f"{sm.round} closed {_day(sm.closed_at)}" if sm.round else "none closed"
+            table.append(
+                (entry.id, _cell(sm.name, 40), latest, str(sm.open_round or "-"), str(sm.gaps),
+                 str(sm.open_actions))
+            )  # fmt: skip
+        echo(_table(table))
+        return
+    if start:
+        a = mat.start_assessment(store, authority, user=user or current_user())
+        echo(
+            f"Started the maturity assessment of {a.authority.name} ({a.authority.id!r}), round 1."
+        )
+        return
+    a = _find_assessment(store, authority)
+    model = a.maturity_model()
+    if round_number is not None and str(round_number) not in a.rounds:
+        raise click.ClickException(
+            f"{authority}: there is no round {round_number}; rounds are "
+            f"{', '.join(map(str, a.round_numbers))}"
+        )
+    n = round_number or a.round_numbers[-1]
+    rnd = a.round(n)
+    shown = mat.states(a, model, n)
+    plan = mat.action_plan(a, model, n)
+    if csv_file is not None:
+        _write_csv(csv_file, mat.plan_csv(plan, model), len(plan), "action")
+        return
+    if as_json:
+        echo(jsonlib.dumps(mat.round_data(a, model, n), indent=2, ensure_ascii=False))
+        return
+    status = f"closed {_day(rnd.closed.at)} by {rnd.closed.by}" if rnd.closed else "open"
+    echo(f"{a.authority.name}: round {n} of {len(a.round_numbers)} ({status}); model {model.name}")
+    who = mat.respondents(rnd)
+    echo(f"Respondents: {', '.join(who) if who else 'none yet'}\n")
+    table = [("COMPONENT", "AGREED", "TARGET", "TARGET DATE", "GAP", "RATINGS", "MOVED")]
+    for st in shown:
+        ratings = " ".join(str(level) for _, level in st.spread.ratings) or "-"
+        if st.spread.flagged:
+            ratings += " DISCUSS"
+        table.append(
+            (
+                _cell(st.name, 34),
+                model.level_label(st.level) if st.level is not None else "not agreed",
+                model.level_label(st.target) if st.target is not None else "-",
+                _day(st.target_date) if st.target_date else "-",
+                str(st.gap) if st.level is not None else "-",
+                ratings,
+                f"{st.movement:+d}" if st.movement is not None else "-",
+            )
+        )
+    echo(_table(table))
+    if plan:
+        echo("\nAction plan:")
+        for r in plan:
+            due = _day(r.due) if r.due else "no due date"
+            owner = r.owner or "NO OWNER"
+            late = " OVERDUE" if r.overdue else ""
+            echo(f"  [{r.status}] {_cell(r.text, 70)} ({owner}; {due}{late})")
+
+
+def _day(value: Any) -> str:
+    from workbook.export.dates import day
+
+    return day(value)
+
+
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if the committed schema file is out of date.")
-@click.option("--write", is_flag=True, help="Rewrite workbook/schema/answers.schema.json.")
+@click.option("--write", is_flag=True, help="Rewrite the schema files in workbook/schema.")
 def schema(check: bool, write: bool) -> None:
     """Print the JSON Schema of answers files (or check or rewrite the committed copy)."""
+    from workbook.assessment import assessment_json_schema_text
     from workbook.model import json_schema_text
 
-    text = json_schema_text()
-    committed = Path(__file__).parent / "schema" / "answers.schema.json"
+    files = {
+        "answers.schema.json": json_schema_text(),
+        "maturity.schema.json": assessment_json_schema_text(),
+    }
+    folder = Path(__file__).parent / "schema"
     if write:
-        committed.write_text(text, encoding="utf-8")
-        echo(f"Wrote {committed}")
+        for name, text in files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+            echo(f"Wrote {folder / name}")
     elif check:
-        if not committed.is_file() or committed.read_text(encoding="utf-8") != text:
-            raise click.ClickException(
-                f"{committed} is out of date; run `workbook schema --write` and commit it"
-            )
-        echo(f"OK: {committed} is up to date")
+        for name, text in files.items():
+            committed = folder / name
+            if not committed.is_file() or committed.read_text(encoding="utf-8") != text:
+                raise click.ClickException(
+                    f"{committed} is out of date; run `workbook schema --write` and commit it"
+                )
+            echo(f"OK: {committed} is up to date")
     else:
-        echo(text, nl=False)
+        echo(files["answers.schema.json"], nl=False)
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:

@@ -53,6 +53,8 @@ class Action(str, enum.Enum):
     restore = "restore"
     create_project = "create_project"
     assign = "assign"
+    rate = "rate"
+    agree = "agree"
 
 
 WHO_MAY: dict[Action, tuple[Role, ...]] = {
@@ -65,6 +67,8 @@ WHO_MAY: dict[Action, tuple[Role, ...]] = {
     Action.restore: (Role.author,),
     Action.create_project: (Role.admin,),
     Action.assign: (Role.admin,),
+    Action.rate: (Role.author, Role.reviewer),
+    Action.agree: (Role.reviewer,),
 }
 """The roles that may take each action, the first being the one recorded when the person
 holds several (or when roles are off)."""
@@ -79,6 +83,8 @@ ACTION_WORDS: dict[Action, str] = {
     Action.restore: "restore an earlier answer",
     Action.create_project: "create projects",
     Action.assign: "change a project's members",
+    Action.rate: "rate the authority's maturity",
+    Action.agree: "record agreed maturity levels, targets and actions, or close a round",
 }
 
 

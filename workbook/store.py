@@ -48,6 +48,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from workbook.assessment import (
+    ASSESSMENT_FILE,
+    ASSESSMENT_SCHEMA_VERSION,
+    AUTHORITIES_FOLDER,
+    Assessment,
+    describe_assessment_error,
+    new_assessment,
+)
 from workbook.errors import (
     Conflict,
     ConflictError,
@@ -55,6 +63,7 @@ from workbook.errors import (
     ProjectBusy,
     ProjectExists,
     ProjectNotFound,
+    SchemaVersionError,
     UnsafeProjectId,
     WorkbookError,
 )
@@ -258,6 +267,13 @@ def reads(text: str | bytes, *, source: Path | str | None = None) -> WorkbookBas
     Raises :class:`InvalidProjectFile` (or :class:`SchemaVersionError`) naming ``source``,
     the field and the problem.
     """
+    data = _json_object(text, source)
+    data = migrate(data, source=source)
+    return validate_data(data, source)
+
+
+def _json_object(text: str | bytes, source: Path | str | None) -> dict[str, Any]:
+    """The JSON object in ``text``: size, encoding, syntax, duplicate keys and NaN checked."""
     if len(text) > MAX_FILE_BYTES:  # characters or bytes: either way, too big
         raise _too_big(len(text), source)
     if isinstance(text, str):
@@ -277,8 +293,7 @@ def reads(text: str | bytes, *, source: Path | str | None = None) -> WorkbookBas
         raise InvalidProjectFile(
             f"expected a JSON object at the top level, found {type(data).__name__}", path=source
         )
-    data = migrate(data, source=source)
-    return validate_data(data, source)
+    return data
 
 
 def validate_data(data: dict[str, Any], source: Path | str | None) -> WorkbookBase:
@@ -463,6 +478,7 @@ class _Folders:
     id_example = "'early-help-predictor'"
     subfolder: str | None = None
     list_hint = ""
+    id_field = "project"
 
     def __init__(
         self, root: Path | str | None = None, *, on_problem: Callable[[str], None] | None = None
@@ -498,7 +514,7 @@ class _Folders:
             raise UnsafeProjectId(
                 f"{doc_id!r} is not a valid {self.noun} id: use lower-case letters, digits and "
                 f"single hyphens (e.g. {self.id_example})",
-                field=self.noun.split()[-1],
+                field=self.id_field,
             )
         folder = self.base / doc_id
         root = self.root.resolve()
@@ -1069,3 +1085,136 @@ def _id_candidates(tool_name: str) -> Iterator[str]:
     yield stem
     for n in range(2, 10_000):
         yield f"{stem}-{n}"
+
+
+# --------------------------------------------------------------------------- maturity
+
+
+def read_assessment(
+    path: Path | str, *, follow_symlinks: bool = True, dir_fd: int | None = None
+) -> Assessment:
+    """Read and validate a maturity assessment file (read-only); errors name file and field."""
+    path = Path(path)
+    fd = open_regular(path, follow_symlinks=follow_symlinks, dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fd).st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_big(size, path)
+        try:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            raise _os_error(path, exc) from None
+    data = _json_object(raw, path)
+    version = data.get("schema_version")
+    if version != ASSESSMENT_SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"schema_version {version!r} is not one this version of the workbook reads "
+            f"({ASSESSMENT_SCHEMA_VERSION}); upgrade ethics-workbook to open it",
+            path=path,
+            field="schema_version",
+        )
+    return _assessment(data, path, prefix="")
+
+
+def _assessment(data: dict[str, Any], path: Path, *, prefix: str) -> Assessment:
+    try:
+        return Assessment.model_validate(data)
+    except ValidationError as exc:
+        field, message = describe_assessment_error(exc)
+        error = InvalidProjectFile if not prefix else WorkbookError
+        raise error(f"{prefix}{message}", path=path, field=field) from None
+    except RecursionError:
+        raise InvalidProjectFile("nested far too deeply", path=path) from None
+
+
+@dataclass(frozen=True)
+class AssessmentEntry:
+    """A row of :meth:`AssessmentStore.list`: the assessment, or why it could not be read."""
+
+    id: str
+    assessment: Assessment | None
+    error: WorkbookError | None = None
+
+
+class AssessmentStore(_Folders):
+    """The local authorities' maturity assessments in one workspace (``_maturity/<id>/``).
+
+    Saved as projects are: locked, atomic, revisioned, merged field by field (two people
+    rating different components both land; the same field from a stale base is a
+    conflict), with a history. The rules of rounds live in ``workbook.maturity``.
+    """
+
+    noun = "maturity assessment"
+    file_name = ASSESSMENT_FILE
+    subfolder = AUTHORITIES_FOLDER
+    id_example = "'northshire-council'"
+    id_field = "authority"
+    list_hint = "run `workbook maturity --list` to see the authorities there"
+
+    def _read(self, path: Path, dir_fd: int) -> Assessment:
+        return read_assessment(path, follow_symlinks=False, dir_fd=dir_fd)
+
+    def _validate_saved(self, data: dict[str, Any], path: Path) -> Assessment:
+        return _assessment(data, path, prefix="not saved: ")
+
+    def open(self, authority_id: str) -> Assessment:
+        return super().open(authority_id)  # type: ignore[no-any-return]
+
+    def create(
+        self, name: str, *, user: str, authority_id: str | None = None, role: str = "", **kw: Any
+    ) -> Assessment:
+        """Start the assessment of authority ``name`` (round 1 open, revision 1).
+
+        The id is made from the name unless given; an assessment for that id already there
+        is an error (nothing is overwritten)."""
+        from slugify import slugify
+
+        if authority_id is None:
+            authority_id = slugify(name, max_length=60, word_boundary=True)
+            if not authority_id:
+                raise WorkbookError(
+                    f"{name!r} has no letters or digits to make an id from; give the id",
+                    field="authority",
+                )
+        self.document_dir(authority_id)  # refuses an id that would leave the workspace
+        try:
+            draft = new_assessment(authority_id=authority_id, name=name, created_by=user, **kw)
+        except ValidationError as exc:
+            field, message = describe_assessment_error(exc)
+            raise WorkbookError(message, field=field) from None
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._folder(authority_id, create=True):
+            pass
+        with self._locked(authority_id):
+            if os.path.lexists(self.document_path(authority_id)):
+                raise ProjectExists(
+                    f"{name!r} already has a maturity assessment ({authority_id!r}); open it "
+                    "instead of starting another",
+                    path=self.document_dir(authority_id),
+                )
+            saved = draft.model_copy(update={"revision": 1})
+            self._write_new(
+                authority_id,
+                saved,
+                _entry(user, 1, "", None, saved.authority.model_dump(mode="json"), "created",
+                       role=role),
+            )  # fmt: skip
+        return saved
+
+    def list(self) -> list[AssessmentEntry]:
+        """Every authority's assessment, sorted by id, each opened or with its error."""
+        if not self.base.is_dir() or self.base.is_symlink():
+            return []
+        entries = []
+        try:
+            children = sorted(self.base.iterdir())
+        except OSError as exc:
+            raise _os_error(self.base, exc) from None
+        for child in children:
+            if child.name.startswith(".") or not os.path.lexists(child / ASSESSMENT_FILE):
+                continue
+            try:
+                entries.append(AssessmentEntry(child.name, self.open(child.name)))
+            except WorkbookError as exc:
+                entries.append(AssessmentEntry(child.name, None, exc))
+        return entries
