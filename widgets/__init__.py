@@ -3,7 +3,7 @@ through :mod:`workbook.store` (via :class:`workbook.session.EditSession`)."""
 
 from widgets.checklist import ChecklistWidget
 from widgets.kernel_log import keep_kernel_log_off_the_page
-from widgets.page import phase_page, review_page, start_page
+from widgets.page import maturity_page, phase_page, review_page, start_page
 from widgets.phase import PhaseWorkbook
 from widgets.project import StartPage, UserNamePrompt
 from widgets.question import QuestionWidget
@@ -28,6 +28,7 @@ __all__ = [
     "QuestionWidget",
     "ReviewContext",
     "ReviewPage",
+    "maturity_page",
     "SignOffPanel",
     "StartPage",
     "ThreadsWidget",

@@ -214,3 +214,46 @@ def start_page(project: str | None = None, workspace: str | Path | None = None):
         )
 
     return _guard(build, START_PAGE)
+
+
+def maturity_page(authority: str | None = None, workspace: str | Path | None = None):
+    """An authority's maturity self-assessment (``?authority=<id>``), or the list of them."""
+    from widgets.maturity import MaturityIndex, MaturityPage, maturity_link
+    from workbook.store import AssessmentStore
+
+    keep_kernel_log_off_the_page()
+    params = request_params()
+    authority_id = params.get("authority") or authority or ""
+    try:
+        round_number = int(params.get("round", "")) if params.get("round") else None
+    except ValueError:
+        round_number = None
+
+    def build() -> w.Widget:
+        store = Store(workspace)
+        assessments = AssessmentStore(store.root)
+        if not authority_id:
+            return _with_user(
+                lambda actor, _status: MaturityIndex(assessments, actor),
+                store=store,
+                page_key="06-maturity.ipynb",
+            )
+        try:
+            name = assessments.open(authority_id).authority.name
+        except (ProjectNotFound, UnsafeProjectId):
+            return _message(
+                "Self-assessment not found",
+                "There is no maturity self-assessment for that authority in this workbook. "
+                "The maturity page lists them.",
+                "06-maturity.ipynb",
+            )
+        return _with_user(
+            lambda actor, _status: MaturityPage(
+                assessments, authority_id, actor, round_number=round_number, projects=store
+            ),
+            store=store,
+            page_key=maturity_link(authority_id),
+            editing=f"the maturity self-assessment of {name}",
+        )
+
+    return _guard(build, START_PAGE)

@@ -276,15 +276,24 @@ def validate(ctx: click.Context, target: str) -> None:
 )
 @click.pass_context
 def demo(ctx: click.Context, project_id: str) -> None:
-    """Create a partly filled demo project (leaves an existing one untouched)."""
-    from workbook.demo import create_demo
+    """Create a partly filled demo project and a demo authority's maturity self-assessment
+    (leaves existing ones untouched)."""
+    from workbook.demo import create_demo, create_demo_maturity
 
     store = _store(ctx)
     if store.exists(project_id):
         echo(f"Demo project {project_id!r} already exists in {store.root}; left as it is.")
-        return
-    wb = create_demo(store, project_id=project_id, user=current_user())
-    echo(f"Created demo project {wb.project.id!r} ({wb.project.tool_name}) in {store.root}")
+    else:
+        wb = create_demo(store, project_id=project_id, user=current_user())
+        echo(f"Created demo project {wb.project.id!r} ({wb.project.tool_name}) in {store.root}")
+    assessments = _assessments(ctx)
+    if assessments.list():
+        return  # an authority's assessment is there already: leave it
+    a = create_demo_maturity(assessments, user=current_user())
+    echo(
+        f"Created the maturity self-assessment of {a.authority.name} ({a.authority.id!r}), "
+        f"{len(a.round_numbers)} rounds"
+    )
 
 
 @cli.command()
@@ -1012,6 +1021,11 @@ def _find_assessment(store: Any, authority: str) -> Any:
     found = find_for_authority(store, authority)
     if found is not None:
         return found
+    from slugify import slugify
+
+    slug = slugify(authority, max_length=60, word_boundary=True)
+    if slug and slug != authority and store.exists(slug):
+        return store.open(slug)  # by name, its file unreadable: the error names the file
     return store.open(authority)  # refuses an unsafe id, or says there is no such assessment
 
 
@@ -1031,6 +1045,22 @@ def _find_assessment(store: Any, authority: str) -> Any:
     help="Write the round's action plan as CSV ('-' for stdout).",
 )
 @click.option("--user", default=None, help="Your name for the history (default: login name).")
+@click.option(
+    "--to",
+    "formats",
+    default=None,
+    metavar="FORMATS",
+    help="Write the round's board document instead: comma-separated html, pdf, docx, md, "
+    "csv (the action plan).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="With --to: folder for the documents.",
+)
+@click.option("--overwrite", is_flag=True, help="With --to: replace documents that exist.")
 @click.pass_context
 def maturity(
     ctx: click.Context,
@@ -1041,13 +1071,26 @@ def maturity(
     start: bool,
     csv_file: str | None,
     user: str | None,
+    formats: str | None,
+    out: Path,
+    overwrite: bool,
 ) -> None:
     """Show AUTHORITY's digital ethics maturity self-assessment: each component's agreed
-    level, target and gap, the spread of respondents' ratings, and the action plan."""
+    level, target and gap, the spread of respondents' ratings, and the action plan; or,
+    with --to, write the round's board document."""
     import json as jsonlib
 
     from workbook import maturity as mat
 
+    if formats is not None:
+        from workbook.export.batch import parse_formats
+
+        if authority is None or list_all or start or as_json or csv_file is not None:
+            raise click.UsageError(
+                "--to needs an AUTHORITY and cannot be combined with --list, --start, --json "
+                "or --csv"
+            )
+        parse_formats(formats)  # fail fast, before any work
     store = _assessments(ctx)
     if list_all or authority is None:
         entries = store.list()
@@ -1083,6 +1126,9 @@ def maturity(
             f"{', '.join(map(str, a.round_numbers))}"
         )
     n = round_number or a.round_numbers[-1]
+    if formats is not None:
+        _board_documents(store, a, model, n, formats, out, overwrite)
+        return
     rnd = a.round(n)
     shown = mat.states(a, model, n)
     plan = mat.action_plan(a, model, n)
@@ -1109,7 +1155,7 @@ def maturity(
                 _day(st.target_date) if st.target_date else "-",
                 str(st.gap) if st.level is not None else "-",
                 ratings,
-                f"{st.movement:+d}" if st.movement is not None else "-",
+                f"{st.movement:+d}" if st.movement else "-" if st.movement is None else "0",
             )
         )
     echo(_table(table))
@@ -1120,6 +1166,27 @@ def maturity(
             owner = r.owner or "NO OWNER"
             late = " OVERDUE" if r.overdue else ""
             echo(f"  [{r.status}] {_cell(r.text, 70)} ({owner}; {due}{late})")
+
+
+def _board_documents(
+    store: Any, a: Any, model: Any, n: int, formats: str, out: Path, overwrite: bool
+) -> None:
+    """``workbook maturity AUTHORITY --to ...``: the round's board document, one line per
+    file written. The marking is the workspace's (settings.yaml), else OFFICIAL."""
+    from datetime import datetime, timezone
+
+    from workbook.export.maturity import board_report, write_board
+    from workbook.settings import load_settings
+
+    report = board_report(
+        a,
+        model,
+        round_number=n,
+        exported_at=datetime.now(timezone.utc),
+        marking=load_settings(store.root).marking,
+    )
+    for path in write_board(report, out, formats, overwrite=overwrite):
+        echo(f"Wrote {path}")
 
 
 def _day(value: Any) -> str:

@@ -64,3 +64,55 @@ def _add_register(filled: dict[str, Any], register: dict[str, Any], user: str) -
         category: {"reason": reason, "by": user, "at": now}
         for category, reason in register.get("considered", {}).items()
     }
+
+
+DEMO_MATURITY_FILE = "demo-maturity.yaml"
+
+
+def create_demo_maturity(store: Any, *, user: str) -> Any:
+    """The demo authority's maturity self-assessment (``content/demo-maturity.yaml``): two
+    rounds rated by three respondents, the first closed. Every step goes through
+    :mod:`workbook.maturity`, so the history is real and the rules of rounds apply.
+    ``store`` is an :class:`~workbook.store.AssessmentStore`; ``user`` starts it."""
+    from datetime import date
+
+    from workbook import maturity as mat
+
+    text = (resources.files("workbook") / "content" / DEMO_MATURITY_FILE).read_text("utf-8")
+    data = yaml.safe_load(text)
+    a = mat.start_assessment(store, data["authority"], user=user)
+    aid = a.authority.id
+    model = a.maturity_model()
+    chair = data["chair"]
+    for number, rnd in enumerate(data["rounds"], start=1):
+        if number > 1:
+            a = mat.start_round(store, aid, user=chair)
+        for cid, levels in rnd["ratings"].items():
+            for who, level, reason in zip(data["respondents"], levels, rnd["reasons"], strict=True):
+                a = mat.rate(
+                    store,
+                    aid,
+                    cid,
+                    level=level,
+                    rationale=f"{reason} {model.level_label(level)}." if level else "",
+                    user=who,
+                )
+        for cid, agreed in rnd["agreed"].items():
+            due = agreed["date"]
+            a = mat.agree(
+                store,
+                aid,
+                cid,
+                level=agreed["level"],
+                target_level=agreed["target"],
+                target_date=due if isinstance(due, date) else date.fromisoformat(due),
+                rationale=agreed["rationale"],
+                user=chair,
+            )
+        for cid, action in rnd.get("owners", {}).items():
+            a = mat.set_action(
+                store, aid, cid, user=chair, text=action["text"], owner=action["owner"]
+            )
+        if rnd.get("close", True):
+            a = mat.close_round(store, aid, user=chair, note="Agreed at the annual review.")
+    return a

@@ -101,7 +101,7 @@ class ConflictError(WorkbookError):
         rev = f" in revision {first.their_revision}" if first.their_revision else ""
         more = f" (and {len(conflicts) - 1} more field(s))" if len(conflicts) > 1 else ""
         super().__init__(
-            f"this field was changed{who}{rev} after you opened the project{more}; "
+            f"this field was changed{who}{rev} after you opened it{more}; "
             "nothing was saved. Reload to see their value, then keep yours or take theirs.",
             path=path,
             field=first.field,

@@ -56,16 +56,29 @@ class RoundClosed(WorkbookError):
 
 
 def check_round_rules(data: dict[str, Any], changed_paths: Iterable[str]) -> None:
-    """Refuse any change to a closed round, and reopening one. Run by the store under its
-    lock on the merged data, so it holds whoever sends the change."""
+    """Refuse any change to a closed round, reopening one, closing one before every
+    component has an agreed level, and adding a round already closed. Run by the store under
+    its lock on the merged data, so it holds whoever sends the change."""
     by_round: dict[str, list[str]] = {}
     for path in changed_paths:
         parts = path.split(".")
-        if parts[0] == "rounds" and len(parts) >= 3:
-            by_round.setdefault(parts[1], []).append(".".join(parts[2:]))
+        if parts[0] == "rounds" and len(parts) >= 2:
+            by_round.setdefault(parts[1], []).append(".".join(parts[2:]))  # "": the round
     for number, rest in sorted(by_round.items()):
         rnd = data["rounds"].get(number) or {}
         closed = rnd.get("closed")
+        if closed is not None and "" in rest:
+            raise RoundClosed(
+                f"round {number} cannot be added already closed: start it, then close it",
+                field=f"rounds.{number}.closed",
+            )
+        if closed is not None and "closed" in rest:
+            missing = [c for c, comp in rnd["components"].items() if not comp.get("agreed")]
+            if missing:
+                raise WorkbookError(
+                    f"round {number} cannot close yet: no agreed level for {', '.join(missing)}",
+                    field=f"rounds.{number}.components",
+                )
         if "closed" in rest and closed is None:
             raise RoundClosed(
                 f"round {number} is closed and cannot be reopened; start round "
@@ -535,6 +548,7 @@ def rate(
     if it changed on disk since (their other tab), the save is a conflict, not an overwrite.
     """
     actor = as_actor(user)
+    actor.require(Action.rate)  # before anything else: a clear refusal
     current = base or store.open(authority_id)
     model = current.maturity_model()
     key = _round_key(current, round_number)
@@ -589,6 +603,7 @@ def agree(
     action owned by nobody yet, due on the target date, or the existing one brought up to date.
     """
     actor = as_actor(user)
+    actor.require(Action.agree)  # before anything else: a clear refusal
     current = base or store.open(authority_id)
     model = current.maturity_model()
     key = _round_key(current, round_number)
@@ -637,6 +652,12 @@ def agree(
         elif (action.from_level, action.to_level) != (level, target_level):
             changes.append((f"{apath}.from_level", action.from_level, level))
             changes.append((f"{apath}.to_level", action.to_level, target_level))
+            # The text we wrote names the levels: keep it true (text someone wrote stays).
+            if action.text == default_action_text(
+                model, component, action.from_level, action.to_level
+            ):
+                new_text = default_action_text(model, component, level, target_level)
+                changes.append((f"{apath}.text", action.text, new_text))
     return _save(store, authority_id, current, changes, actor, Action.agree)
 
 
@@ -656,6 +677,7 @@ def set_action(
 ) -> Assessment:
     """Change the action that closes ``component``'s gap (who owns it, when it is due...)."""
     actor = as_actor(user)
+    actor.require(Action.agree)  # before anything else: a clear refusal
     current = base or store.open(authority_id)
     model = current.maturity_model()
     key = _round_key(current, round_number)
@@ -702,6 +724,7 @@ def close_round(
 ) -> Assessment:
     """Close the open round as of today: every component must have an agreed level."""
     actor = as_actor(user)
+    actor.require(Action.agree)  # before anything else: a clear refusal
     current = base or store.open(authority_id)
     model = current.maturity_model()
     key = _round_key(current, None)
@@ -728,6 +751,7 @@ def start_round(
     """Open the next round, starting from the last: its agreed levels, targets and open
     actions are carried over (marked as such); respondents rate afresh."""
     actor = as_actor(user)
+    actor.require(Action.agree)  # before anything else: a clear refusal
     current = base or store.open(authority_id)
     model = current.maturity_model()
     last = current.round_numbers[-1]
@@ -749,6 +773,62 @@ def start_round(
             fresh["actions"][cid] = _dump(action)
     return _save(store, authority_id, current, [(f"rounds.{last + 1}", None, fresh)], actor,
                  Action.agree)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- evidence
+
+MATURITY_CHECKLIST_ITEM = ("explore", "data_maturity")
+"""The Explore checklist item "completed a data maturity self-assessment", which links here."""
+
+
+def parse_evidence(
+    text: str, project_ids: Iterable[str], *, field: str = "evidence"
+) -> list[Evidence]:
+    """Evidence from text, one item per line: a web address (``https://... label``), or a
+    project in the same workspace with an optional question or sign-off and a label
+    (``early-help q7 bias testing``, ``early-help signoff.explore``)."""
+    import re
+
+    from pydantic import ValidationError
+
+    from workbook.assessment import EVIDENCE_TARGET_PATTERN, describe_assessment_error
+
+    known = set(project_ids)
+    out = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = " ".join(raw.split())
+        if not line:
+            continue
+        first, _, rest = line.partition(" ")
+        try:
+            if re.match(r"^https?://", first, re.IGNORECASE):
+                out.append(Evidence(url=first, label=rest))
+                continue
+            if first not in known:
+                raise WorkbookError(
+                    f"line {number}: {first!r} is neither a web address (starting https://) "
+                    "nor a project in this workbook"
+                    + (f" ({', '.join(sorted(known))})" if known and len(known) <= 8 else ""),
+                    field=field,
+                )
+            target, _, label = rest.partition(" ")
+            if not re.fullmatch(EVIDENCE_TARGET_PATTERN, target):
+                target, label = "", rest
+            out.append(Evidence(project=first, target=target, label=label))
+        except ValidationError as exc:
+            raise WorkbookError(
+                f"line {number}: {describe_assessment_error(exc)[1]}", field=field
+            ) from None
+    return out
+
+
+def evidence_text(items: Iterable[Evidence]) -> str:
+    """The inverse of :func:`parse_evidence`: one line per item."""
+    lines = []
+    for e in items:
+        head = e.url or " ".join(p for p in (e.project, e.target) if p)
+        lines.append(f"{head} {e.label}".strip())
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- CSV

@@ -63,7 +63,7 @@ def _figure(axes: Sequence[str], series: Sequence[Series], max_level: int, size:
     ax.set_rlabel_position(180 / n)
     ax.set_xticks(angles)
     ax.set_xticklabels(
-        [textwrap.fill(a, 16, break_long_words=False) for a in axes], fontsize=8.5, color="#0b0c0c"
+        [textwrap.fill(a, 15, break_long_words=False) for a in axes], fontsize=10, color="#0b0c0c"
     )
     ax.tick_params(axis="x", pad=10)
     ax.grid(color="#b1b4b6", linewidth=0.7)
@@ -95,7 +95,7 @@ def _figure(axes: Sequence[str], series: Sequence[Series], max_level: int, size:
             bbox_to_anchor=(0.5, -0.08),
             ncol=len(series),
             frameon=False,
-            fontsize=8.5,
+            fontsize=9.5,
         )
     fig.subplots_adjust(left=0.17, right=0.83, top=0.86, bottom=0.16)
     return fig
@@ -109,7 +109,7 @@ def radar_svg(
     title: str,
     description: str,
     id_prefix: str = "radar",
-    size: float = 5.6,
+    size: float = 5.0,
 ) -> str:
     """The chart as an inline ``<svg>`` element: an image with a name and a description."""
     import matplotlib
@@ -153,7 +153,7 @@ def radar_svg(
 
 
 def radar_png(
-    axes: Sequence[str], series: Sequence[Series], *, max_level: int, size: float = 5.6
+    axes: Sequence[str], series: Sequence[Series], *, max_level: int, size: float = 5.0
 ) -> bytes:
     """The same chart as PNG bytes (for Word, which does not show SVG everywhere)."""
     fig = _figure(axes, series, max_level, size)

@@ -1127,6 +1127,16 @@ def _assessment(data: dict[str, Any], path: Path, *, prefix: str) -> Assessment:
         raise InvalidProjectFile("nested far too deeply", path=path) from None
 
 
+def _leaf_paths(change: Change) -> list[str]:
+    """The dotted paths of the fields ``change`` alters (itself when it is not one mapping
+    replacing another). Its ``old`` is what is on disk whenever the change is applied."""
+    if isinstance(change.old, dict) and isinstance(change.new, dict):
+        inner: list[Change] = []
+        _diff_into(inner, change.path, change.old, change.new)
+        return [c.path for c in inner] or [change.path]
+    return [change.path]
+
+
 @dataclass(frozen=True)
 class AssessmentEntry:
     """A row of :meth:`AssessmentStore.list`: the assessment, or why it could not be read."""
@@ -1159,6 +1169,24 @@ class AssessmentStore(_Folders):
 
     def open(self, authority_id: str) -> Assessment:
         return super().open(authority_id)  # type: ignore[no-any-return]
+
+    def apply(
+        self, doc_id: str, changes: list[Change], *, rules: Sequence[Rule] = (), **kw: Any
+    ) -> Assessment:
+        """As :meth:`_Folders.apply`, but the rules see every field a change touches: a
+        change replacing a whole mapping (``rounds.1``, ``rounds``) is shown to them as the
+        fields in it that differ, so replacing a closed round wholesale cannot step round
+        the rule that freezes it."""
+        leaves = {c.path: _leaf_paths(c) for c in changes}
+
+        def seeing_leaves(rule: Rule) -> Rule:
+            def check(data: dict[str, Any], paths: list[str]) -> None:
+                rule(data, [leaf for p in paths for leaf in leaves.get(p, [p])])
+
+            return check
+
+        wrapped = [seeing_leaves(rule) for rule in rules]
+        return super().apply(doc_id, changes, rules=wrapped, **kw)  # type: ignore[no-any-return]
 
     def create(
         self, name: str, *, user: str, authority_id: str | None = None, role: str = "", **kw: Any

@@ -65,6 +65,26 @@ function labelGroups() {
   }
 }
 
+// ipywidgets draws RadioButtons as labels with unnamed radios after their text: name them
+// (so arrow keys move between the levels, one tab stop per group) and make the box a
+// radiogroup labelled by the control's own label (the maturity page's level statements).
+let radioGroups = 0;
+function groupRadios() {
+  for (const box of document.querySelectorAll(".ew-levels .widget-radio-box:not([role])")) {
+    const label = box.parentElement && box.parentElement.querySelector(":scope > .widget-label");
+    radioGroups += 1;
+    const id = `ew-radio-label-${radioGroups}`;
+    if (label) {
+      label.id = id;
+      box.setAttribute("aria-labelledby", id);
+    }
+    box.setAttribute("role", "radiogroup");
+    for (const input of box.querySelectorAll('input[type="radio"]')) {
+      input.name = `ew-radio-${radioGroups}`;
+    }
+  }
+}
+
 // A link to a part of a page (02-develop's "See them in the risk register" goes to
 // 01-explore.ipynb?project=...#risk-register): the browser looked for the id before the
 // widgets were drawn, so go there once the page has been drawn (its footer is there).
@@ -322,11 +342,13 @@ function render({ model, el }) {
     clearTimeout(labelling);
     labelling = setTimeout(() => {
       labelGroups();
+      groupRadios();
       goToHash();
     }, 50);
   });
   observer.observe(document.body, { childList: true, subtree: true });
   labelGroups();
+  groupRadios();
   writeCookie();
   showEarlier();
   draw();
