@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipywidgets as w
 
 from widgets._bind import Binder, esc, html_block, plain_kw, stacked_kw, textarea
+from widgets.maturity import checklist_link_html
 from widgets.review import ReviewContext, ThreadsWidget
 from workbook.bank import Phase
+from workbook.maturity import MATURITY_CHECKLIST_ITEM
 from workbook.model import CHECKLIST_STATUS_LABELS
 
 NOT_ASSESSED = "Not assessed yet"
@@ -61,6 +63,16 @@ class ChecklistWidget(w.VBox):
             self.status[item.id] = status
             self.note[item.id] = note
             parts: list[w.Widget] = [status, note]
+            if (phase.id, item.id) == MATURITY_CHECKLIST_ITEM:
+                session = binder.session
+                parts.append(
+                    html_block(
+                        checklist_link_html(
+                            session.store.root, session.workbook.project.local_authority
+                        ),
+                        "ew-maturity-link",
+                    )
+                )
             if review is not None:
                 self.threads[item.id] = ThreadsWidget(review, f"{phase.id}.checklist.{item.id}")
                 parts.append(self.threads[item.id])

@@ -19,7 +19,7 @@ from typing import Any
 import ipywidgets as w
 
 from widgets._bind import esc, html_block, plain_kw, stacked_kw, textarea
-from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
+from widgets._links import MATURITY_PAGE, PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
 from workbook import maturity as mat
 from workbook.assessment import Assessment, respondent_key
 from workbook.bank import load_bank
@@ -31,7 +31,6 @@ from workbook.store import AssessmentStore, Store
 
 log = logging.getLogger("ethics-workbook")
 
-MATURITY_PAGE = "06-maturity.ipynb"
 SAVE_DELAY_S = 0.8
 NOT_CHOSEN = -1
 """The option value for "not agreed yet" (not None: see widgets.checklist.UNSET)."""
@@ -944,3 +943,74 @@ def summaries_html(store: AssessmentStore, *, today: date | None = None) -> str:
             f"{esc(summary_line(sm))}</li>"
         )
     return f'<ul class="ew-links">{"".join(items)}</ul>'
+
+
+def maturity_table_html(
+    store: AssessmentStore, *, only: str | None = None, today: date | None = None
+) -> str:
+    """Each authority's latest closed round as a table (the portfolio); ``only``: the local
+    authority chosen in the portfolio's filter (matched by name, ignoring case)."""
+    rows = []
+    for e in store.list():
+        if e.assessment is None:
+            rows.append(
+                f'<tr><th scope="row">{esc(e.id)}</th><td colspan="5" class="ew-error">'
+                f"cannot be read: {esc(e.error.message if e.error else '')}</td></tr>"
+            )
+            continue
+        name = e.assessment.authority.name
+        if only and " ".join(name.casefold().split()) != " ".join(only.casefold().split()):
+            continue
+        sm = mat.summary(e.assessment, e.assessment.maturity_model(), today=today)
+        if sm.round is None:
+            latest = f"none closed yet (round {sm.open_round} open)"
+        else:
+            latest = f"Round {sm.round}, closed {day(sm.closed_at)}"
+            if sm.open_round:
+                latest += f"; round {sm.open_round} open"
+        overdue = (
+            f' <span class="ew-overdue-tag">({sm.overdue_actions} overdue)</span>'
+            if sm.overdue_actions
+            else ""
+        )
+        rows.append(
+            f'<tr><th scope="row"><a href="{esc(maturity_link(sm.authority_id))}">{esc(name)}'
+            f"</a></th><td>{esc(latest)}</td><td>{esc(sm.level_text)}</td>"
+            f"<td>{sm.gaps if sm.round else '-'}</td>"
+            f"<td>{sm.open_actions if sm.round else '-'}{overdue}</td>"
+            f"<td>{sm.respondents}</td></tr>"
+        )
+    if not rows:
+        return (
+            '<p class="ew-hint">No authority here has a maturity self-assessment yet: start one '
+            f'on the <a href="{esc(MATURITY_PAGE)}">maturity page</a>.</p>'
+        )
+    return (
+        f'{_wrap("Digital ethics maturity of each authority")}<table class="ew-table">'
+        "<caption>Digital ethics maturity: each authority's latest closed round</caption>"
+        '<thead><tr><th scope="col">Authority</th><th scope="col">Latest round</th>'
+        '<th scope="col">Agreed levels</th><th scope="col">Gaps</th>'
+        '<th scope="col">Open actions</th><th scope="col">Respondents</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def checklist_link_html(projects_root: Any, local_authority: str) -> str:
+    """Under the Explore checklist item on the maturity self-assessment: the authority's
+    assessment, its latest round and date, and a link to it."""
+    try:
+        found = mat.find_for_authority(AssessmentStore(projects_root), local_authority)
+    except WorkbookError:
+        found = None
+    if found is None:
+        return (
+            f'<p class="ew-hint">No digital ethics maturity self-assessment for '
+            f"{esc(local_authority)} in this workbook yet. "
+            f'<a href="{esc(MATURITY_PAGE)}">Start or find one on the maturity page</a>.</p>'
+        )
+    sm = mat.summary(found, found.maturity_model())
+    return (
+        f'<p class="ew-hint">{esc(found.authority.name)}\'s digital ethics maturity '
+        f"self-assessment: {esc(summary_line(sm))}. "
+        f'<a href="{esc(maturity_link(found.authority.id))}">Open the self-assessment</a>.</p>'
+    )

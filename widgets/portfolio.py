@@ -159,6 +159,7 @@ class PortfolioDashboard(w.VBox):
         self.summary = html_block("", "ew-pf-summary")
         self.chart = html_block("", "ew-pf-chart")
         self.table = html_block("", "ew-pf-table-box")
+        self.maturity = html_block("", "ew-pf-maturity")
         self._chart_key: tuple | None = None
 
         self.refresh(local_authority=local_authority)
@@ -181,6 +182,10 @@ class PortfolioDashboard(w.VBox):
             self.chart,
             html_block('<h2 class="ew-h2" id="projects">Projects</h2>'),
             self.table,
+            html_block(
+                '<h2 class="ew-h2" id="maturity">Authorities\' digital ethics maturity</h2>'
+            ),
+            self.maturity,
             self.refresh_button,
         ]
 
@@ -204,12 +209,30 @@ class PortfolioDashboard(w.VBox):
         rows = self.shown()
         self.summary.value = self._summary_html(rows)
         self.table.value = self._table_html(rows)
+        self.maturity.value = self._maturity_html()
         key = tuple(r.project_id for r in rows)
         if key != self._chart_key:
             self._chart_key = key
             self.chart.value = self._chart_html(rows)
 
     # ---- views
+
+    def _maturity_html(self) -> str:
+        from widgets.maturity import maturity_table_html
+        from workbook.errors import WorkbookError
+        from workbook.store import AssessmentStore
+
+        try:
+            return maturity_table_html(
+                AssessmentStore(self.store.root),
+                only=self.authority.value or None,
+                today=self.today,
+            )
+        except WorkbookError as exc:
+            return (
+                '<p class="ew-error">The maturity self-assessments cannot be read: '
+                f"{esc(str(exc))}</p>"
+            )
 
     def _scope(self) -> str:
         parts = []

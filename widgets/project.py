@@ -7,8 +7,9 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from widgets._bind import esc, html_block, plain_kw, stacked_kw, textarea
-from widgets._links import PHASE_PAGES, PORTFOLIO_PAGE, REVIEW_PAGE, page_link
+from widgets._links import MATURITY_PAGE, PHASE_PAGES, PORTFOLIO_PAGE, REVIEW_PAGE, page_link
 from widgets.identity import change_name_link, clean_name
+from widgets.maturity import summaries_html
 from widgets.review import action_plan_html
 from workbook import review
 from workbook.bank import Bank, load_bank
@@ -17,7 +18,7 @@ from workbook.members import create_project, parse_members, set_members
 from workbook.model import WorkbookBase
 from workbook.progress import project_progress
 from workbook.roles import Action, Actor, as_actor
-from workbook.store import Store
+from workbook.store import AssessmentStore, Store
 
 
 class UserNamePrompt(w.VBox):
@@ -85,6 +86,7 @@ class StartPage(w.VBox):
         self.picker.observe(lambda _: self._show_phases(), names="value")
         self.phases = html_block("", "ew-phases")
         self.problems = html_block("")
+        self.maturity = html_block("")
 
         self.tool_name = w.Text(description="Name of the tool", **stacked_kw(w.Text, "36em"))
         self.authority = w.Text(description="Local authority", **stacked_kw(w.Text, "36em"))
@@ -156,6 +158,7 @@ class StartPage(w.VBox):
             self.picker,
             self.problems,
             self.phases,
+            self.maturity,
             *members_part,
             *create_part,
             html_block(f'<p class="ew-footer">{esc(b.attribution)}</p>'),
@@ -226,6 +229,12 @@ class StartPage(w.VBox):
             "since</li>"
             f'<li><a href="{esc(page_link(PORTFOLIO_PAGE, pid))}">Portfolio of all '
             "projects</a></li></ul>" + action_plan_html(wb, self.bank, user=self.user, heading="h3")
+        )
+        self.maturity.value = (
+            '<h2 class="ew-h2" id="maturity">Digital ethics maturity</h2>'
+            "<p>Each local authority's self-assessment of its own ethics practice, with its "
+            f'latest round. <a href="{esc(MATURITY_PAGE)}">All self-assessments</a>.</p>'
+            + summaries_html(AssessmentStore(self.store.root))
         )
 
     def create(self) -> None:

@@ -649,7 +649,7 @@ def agree(
                 to_level=target_level,
             )
             changes.append((apath, None, _dump(new)))
-        elif (action.from_level, action.to_level) != (level, target_level):
+        if action is not None and (action.from_level, action.to_level) != (level, target_level):
             changes.append((f"{apath}.from_level", action.from_level, level))
             changes.append((f"{apath}.to_level", action.to_level, target_level))
             # The text we wrote names the levels: keep it true (text someone wrote stays).
@@ -658,7 +658,16 @@ def agree(
             ):
                 new_text = default_action_text(model, component, level, target_level)
                 changes.append((f"{apath}.text", action.text, new_text))
+        # A due date that was the old target date follows the new one (a date someone
+        # chose for the action stays).
+        before = comp.agreed.target_date if comp.agreed else None
+        if action is not None and action.due == before and target_date != before:
+            changes.append((f"{apath}.due", _iso(action.due), _iso(target_date)))
     return _save(store, authority_id, current, changes, actor, Action.agree)
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 @_names_file

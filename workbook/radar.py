@@ -89,7 +89,7 @@ def _figure(axes: Sequence[str], series: Sequence[Series], max_level: int, size:
         )
         if style["fill"] and len(points) == n:
             ax.fill(xs, ys, color=style["color"], alpha=style["fill"])
-    if series:
+    if ax.get_legend_handles_labels()[0]:  # a legend only for what was drawn
         ax.legend(
             loc="upper center",
             bbox_to_anchor=(0.5, -0.08),
@@ -147,6 +147,9 @@ def radar_svg(
         + f'<desc id="{desc_id}">{html.escape(description)}</desc>'
         + text[head_end:]
     )
+    # matplotlib's stylesheet is `*{...}`: inline in a page it would apply to everything
+    text = text.replace("*{", f"#{safe} *{{", 1)
+    text = text.replace('<svg role="img"', f'<svg id="{safe}" role="img"', 1)
     # metadata block (RDF) adds nothing for a reader
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)
     return text.strip()

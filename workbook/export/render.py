@@ -225,3 +225,10 @@ def report_markdown(report: dict[str, Any]) -> str:
     """The whole report as Markdown. User markdown is kept; raw HTML in it is escaped."""
     text = _md_env().get_template("report.md.j2").render(report=report)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def render_md(template: str, **context: Any) -> str:
+    """Any page from ``templates/md`` (the maturity board document, for one), blank lines
+    collapsed as in :func:`report_markdown`."""
+    text = _md_env().get_template(template).render(**context)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
