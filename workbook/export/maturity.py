@@ -33,7 +33,7 @@ LANGUAGE = "en-GB"
 RADAR_ID = "maturity-radar"
 NOT_AGREED = "Not agreed yet"
 NO_OWNER = "No owner yet"
-OPEN_STATUS = "Open: not yet agreed"
+OPEN_STATUS = "Open: not yet closed, so levels may still change"
 
 
 def _levels(n: int) -> str:
