@@ -17,7 +17,18 @@ from workbook.demo import create_demo
 from workbook.store import Store
 
 NOTEBOOKS = REPO / "notebooks"
-APP_PAGES = ["00-start", "01-explore", "02-develop", "03-implement", "04-review"]
+APP_PAGES = [
+    "00-start",
+    "01-explore",
+    "02-develop",
+    "03-implement",
+    "04-review",
+    "05-portfolio",
+    "06-maturity",
+]
+CHOSEN_BY = {"05-portfolio": None, "06-maturity": "authority"}
+"""What the address chooses on each page (its parameter besides ``workspace``): a project,
+unless named here."""
 PHASE_OF = {"01-explore": "explore", "02-develop": "develop", "03-implement": "implement"}
 BANK = load_bank()
 
@@ -38,8 +49,9 @@ def test_notebook_is_committed_clean_and_tiny(name):
     assert len(lines) <= 5, lines
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    assert "project =" in tagged[0].source
-    assert "workspace =" in tagged[0].source
+    chosen = CHOSEN_BY.get(name, "project")
+    params = {ln.split("=")[0].strip() for ln in tagged[0].source.splitlines() if "=" in ln}
+    assert params == {"workspace", *([chosen] if chosen else [])}
 
 
 @pytest.mark.parametrize("name", list(PHASE_OF))
@@ -121,6 +133,44 @@ def test_executed_review_notebook_shows_every_question_with_comments(
     for phase in BANK.phases:
         assert f"Record sign-off of the {phase.title}" in texts
     assert "Download the action plan (CSV)" in texts
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+
+
+def test_executed_maturity_notebook_shows_the_authority(tmp_path, monkeypatch):
+    """06-maturity.ipynb run as papermill runs it: the parameters cell, then the injected
+    values (an authority's id and a workspace), in a kernel of its own."""
+    import papermill
+
+    from workbook.demo import create_demo_maturity
+    from workbook.store import AssessmentStore
+
+    workspace = tmp_path / "workspace"
+    create_demo_maturity(AssessmentStore(workspace), user="setup")
+    (workspace / "roles.yaml").write_text("users:\n  notebook-test: [reviewer]\n")
+    monkeypatch.setenv("JUPYTERHUB_USER", "notebook-test")
+    monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
+    monkeypatch.delenv("QUERY_STRING", raising=False)
+    monkeypatch.delenv("WORKBOOK_WORKSPACE", raising=False)
+    out = tmp_path / "06-maturity.out.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS / "06-maturity.ipynb"),
+        str(out),
+        parameters={
+            "authority": "hartmoor-county-council-fictional",
+            "workspace": str(workspace),
+        },
+        cwd=str(NOTEBOOKS),
+        progress_bar=False,
+        kernel_name="python3",
+    )
+    nb = nbformat.read(out, as_version=4)
+    texts = _widget_texts(nb)
+    assert "Hartmoor County Council (fictional)" in texts
+    assert "Record agreed level for Strategy" in texts  # the page itself, for a reviewer
+    assert "Self-assessment not found" not in texts
+    assert "Traceback" not in texts
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]

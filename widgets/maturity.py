@@ -21,7 +21,7 @@ import ipywidgets as w
 from widgets._bind import esc, html_block, plain_kw, stacked_kw, textarea
 from widgets._links import MATURITY_PAGE, PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
 from workbook import maturity as mat
-from workbook.assessment import Assessment, respondent_key
+from workbook.assessment import Assessment, Evidence, respondent_key
 from workbook.bank import load_bank
 from workbook.errors import Conflict, ConflictError, WorkbookError
 from workbook.export.dates import day, moment
@@ -131,9 +131,15 @@ def overview_html(assessment: Assessment, model: Any, number: int) -> str:
         by = esc(day(s.target_date)) if s.target_date else "-"
         gap = str(s.gap) if s.level is not None and s.target is not None else "-"
         flag = ' <span class="ew-open">(ratings differ)</span>' if s.spread.flagged else ""
+        if s.carried_from:
+            flag = (
+                f' <span class="ew-hint">(carried over from round {s.carried_from})</span>' + flag
+            )
         rows.append(
             f'<tr><th scope="row"><a href="#component-{esc(s.id)}">{esc(s.name)}</a></th>'
-            f"<td>{current_text}{flag}</td><td>{target}</td><td>{by}</td><td>{gap}</td></tr>"
+            f'<td data-label="Current level">{current_text}{flag}</td>'
+            f'<td data-label="Target">{target}</td><td data-label="Target date">{by}</td>'
+            f'<td data-label="Gap">{gap}</td></tr>'
         )
     table = (
         f'{_wrap(f"Levels in round {number}")}<table class="ew-table ew-maturity-table">'
@@ -259,8 +265,13 @@ class ComponentSection(w.VBox):
         self.spread = html_block("", "ew-spread")
         self.conflict = w.VBox(**plain_kw(w.VBox))
         self._save_later = _Debounce(self.save_rating)
+        self._showing = False
+        self.level_hint = html_block("", "ew-level-evidence")
+        self.level.observe(lambda _: self._show_level_hint(), names="value")
+        self._show_level_hint()
         rating_box: list[w.Widget] = [
             self.level,
+            self.level_hint,
             self.rationale,
             self.evidence,
             self.message,
@@ -281,6 +292,18 @@ class ComponentSection(w.VBox):
         children = [self.heading, *rating_box, self.spread, self.conflict, *agreed_children]
         self.children = children
         self.update()
+
+    def _show_level_hint(self) -> None:
+        """What evidence would show the chosen level (from the model), to guide the rationale."""
+        level = self.level.value
+        if level is None:
+            self.level_hint.value = ""
+            return
+        statement = self.component.statement(level)
+        self.level_hint.value = (
+            f'<p class="ew-hint">What would show {esc(self.page.model.level_label(level))}: '
+            f"{esc(statement.evidence)}</p>"
+        )
 
     # ---- the agreed form (reviewers)
 
@@ -359,6 +382,8 @@ class ComponentSection(w.VBox):
     # ---- rating (saved as the person chooses)
 
     def _edited(self) -> None:
+        if self._showing:
+            return
         self.message.value = _hint("Not saved yet…")
         self._save_later.poke()
 
@@ -394,6 +419,16 @@ class ComponentSection(w.VBox):
     # ---- agreeing (a button: a decision)
 
     def record_agreed(self) -> bool:
+        if not self.page.can_agree:
+            # No form on this page (the person's role, or a closed round): say why; the
+            # role check is the core's own (Actor.require), and nothing is saved.
+            try:
+                self.page.actor.require(Action.agree)
+                reason = f"round {self.page.number} is closed and cannot be changed"
+            except WorkbookError as exc:
+                reason = exc.message
+            self.message.value = _alert(f"Not recorded: {reason.rstrip('.')}.")
+            return False
         level = self.agreed_level.value
         target = self.target_level.value
         if level == NOT_CHOSEN or target == NOT_CHOSEN:
@@ -458,12 +493,22 @@ class ComponentSection(w.VBox):
         else:
             self.shown_agreed = comp.agreed.model_dump(mode="json") if comp.agreed else None
         self.conflict.children = ()
-        self.page.saved(saved)
+        # A rating leaves the plan as it was: rebuilding its items would drop what a
+        # reviewer is typing into one of them.
+        self.page.saved(saved, plan=what != "rating")
 
     def _offer_choice(self, conflict: Conflict, what: str) -> None:
         model = self.page.model
         theirs = conflict.theirs or {}
-        who = conflict.their_user or "someone else"
+        who = (
+            conflict.their_user
+            or theirs.get("assessed_by" if what == "agreed" else "respondent")
+            or "someone else"
+        )
+        when = theirs.get("assessed_at" if what == "agreed" else "rated_at")
+        if who == self.page.actor.name:
+            who = "You (in another window or on another device)"
+        first = f"{who} saved this first" + (f" ({moment(when)})" if when else "")
         if what == "rating":
             text = (
                 f"{model.level_label(theirs['level'])}: {theirs.get('rationale', '')}"
@@ -480,7 +525,7 @@ class ComponentSection(w.VBox):
         keep = w.Button(description="Keep mine", button_style="primary", **plain_kw(w.Button))
         take = w.Button(description="Take theirs", **plain_kw(w.Button))
         box_text = html_block(
-            f'<div class="ew-conflicts"><p><strong>{esc(who)} saved this first:</strong> '
+            f'<div class="ew-conflicts"><p><strong>{esc(first)}:</strong> '
             f"{esc(text)}</p><p>Keep mine saves yours over it; Take theirs shows theirs and "
             "drops yours.</p></div>"
         )
@@ -495,19 +540,30 @@ class ComponentSection(w.VBox):
 
         def take_theirs(_: Any) -> None:
             saved = self.page.store.open(self.page.authority_id)
+            evidence = mat.evidence_text(
+                Evidence.model_validate(e) for e in theirs.get("evidence", [])
+            )
             if what == "rating":
                 self.shown_rating = conflict.theirs
                 if theirs:
-                    self.level.value = theirs["level"]
-                    self.rationale.value = theirs.get("rationale", "")
+                    self._showing = True  # their rating is saved already: not a new save
+                    try:
+                        self.level.value = theirs["level"]
+                        self.rationale.value = theirs.get("rationale", "")
+                        self.evidence.value = evidence
+                    finally:
+                        self._showing = False
                 self.message.value = _done("Showing what was saved.")
             else:
                 self.shown_agreed = conflict.theirs
                 if theirs:
                     self.agreed_level.value = theirs["level"]
                     self.target_level.value = theirs["target_level"]
-                    self.agreed_rationale.value = theirs.get("rationale", "")
+                    due = theirs.get("target_date")
+                    self.target_date.value = date.fromisoformat(due) if due else None
                     self.target_note.value = theirs.get("target_note", "")
+                    self.agreed_rationale.value = theirs.get("rationale", "")
+                    self.agreed_evidence.value = evidence
                 self.agree_message.value = _done("Showing what was recorded.")
             self.conflict.children = ()
             self.page.saved(saved)
@@ -670,15 +726,23 @@ class MaturityPage(w.VBox):
             f'<p class="ew-project"><strong>{esc(a.authority.name)}</strong></p>'
             '<nav class="ew-nav" aria-label="Workbook pages">'
             f'<a href="{esc(START_PAGE)}">Start</a> '
-            f'<a href="{esc(MATURITY_PAGE)}">All authorities</a></nav>' + self._round_line(rnd)
+            f'<a href="{esc(MATURITY_PAGE)}">All authorities</a></nav>'
         )
-        self.round_picker = w.Dropdown(
-            description="Round shown",
-            options=[(f"Round {k}", k) for k in a.round_numbers],
-            value=n,
-            **stacked_kw(w.Dropdown, "12rem"),
-        )
-        self.round_picker.observe(lambda ch: self.show_round(ch["new"]), names="value")
+        self.round_line = html_block("")  # who has rated so far: refreshed with each save
+        options = [(f"Round {k}", k) for k in a.round_numbers]
+        if getattr(self, "round_picker", None) is None:
+            self.round_picker = w.Dropdown(
+                description="Round shown", options=options, value=n,
+                **stacked_kw(w.Dropdown, "12rem"),
+            )  # fmt: skip
+            self.round_picker.observe(lambda ch: self.show_round(ch["new"]), names="value")
+        else:  # the same control across rebuilds, so keyboard focus stays on it
+            self._quiet = True
+            try:
+                self.round_picker.options = options
+                self.round_picker.value = n
+            finally:
+                self._quiet = False
         self.overview = html_block("", "ew-overview-box")
         intro = html_block(
             '<h2 class="ew-h2" id="where">Where the authority stands</h2>'
@@ -743,6 +807,7 @@ class MaturityPage(w.VBox):
         footer = html_block(f'<p class="ew-footer">{esc(model.attribution)}</p>')
         self.children = [
             header,
+            self.round_line,
             self.round_picker,
             intro,
             self.overview,
@@ -788,6 +853,7 @@ class MaturityPage(w.VBox):
         self.refresh_plan(rebuild_items=plan)
 
     def refresh_overview(self) -> None:
+        self.round_line.value = self._round_line(self.assessment.round(self.number))
         self.overview.value = overview_html(self.assessment, self.model, self.number)
         self.rounds.value = rounds_html(self.assessment, self.model)
 
@@ -798,21 +864,18 @@ class MaturityPage(w.VBox):
             self.plan_items.children = [PlanItem(self, r) for r in rows]
 
     def show_round(self, number: int) -> None:
-        if number == self.number:
+        if number == self.number or getattr(self, "_quiet", False):
             return
-        fresh = MaturityPage(
-            self.store, self.authority_id, self.actor, round_number=number, projects=self.projects
-        )
-        self.number, self.editable = fresh.number, fresh.editable
-        self.can_rate, self.can_agree = fresh.can_rate, fresh.can_agree
-        self.assessment, self.sections = fresh.assessment, fresh.sections
-        self.round_picker = fresh.round_picker
-        self.round_picker.observe(lambda ch: self.show_round(ch["new"]), names="value")
-        for s in self.sections:
-            s.page = self
-        self.children = fresh.children
-        self.overview, self.plan, self.plan_items = fresh.overview, fresh.plan, fresh.plan_items
-        self.rounds, self.round_message = fresh.rounds, fresh.round_message
+        # Rebuilt in place (not copied from another page), so every button and section
+        # acts on the page that is shown.
+        self.assessment = self.store.open(self.authority_id)
+        latest = self.assessment.round_numbers[-1]
+        self.number = number if str(number) in self.assessment.rounds else latest
+        rnd = self.assessment.round(self.number)
+        self.editable = self.number == latest and rnd.closed is None
+        self.can_rate = self.editable and self.actor.may(Action.rate)
+        self.can_agree = self.editable and self.actor.may(Action.agree)
+        self._build()
 
     def evidence(self, text: str, what: str) -> list[Any]:
         ids = [e.id for e in self.projects.list() if e.workbook is not None]

@@ -127,8 +127,9 @@ def radar_svg(
     # charts on one page must not share them
     text = re.sub(r'id="([^"]+)"', rf'id="{safe}-\1"', text)
     text = re.sub(r"url\(#([^)]+)\)", rf"url(#{safe}-\1)", text)
-    text = re.sub(r'xlink:href="#([^"]+)"', rf'xlink:href="#{safe}-\1"', text)
-    text = re.sub(r'href="#([^"]+)"', rf'href="#{safe}-\1"', text)
+    # one pass for href and xlink:href (two passes would prefix xlink:href twice, and the
+    # markers, drawn as <use> of a shared symbol, would point at nothing)
+    text = re.sub(r'\b((?:xlink:)?href)="#([^"]+)"', rf'\1="#{safe}-\2"', text)
     width = re.search(r'<svg[^>]*\swidth="([^"]+)"', text)
     height = re.search(r'<svg[^>]*\sheight="([^"]+)"', text)
     text = re.sub(r'(<svg[^>]*?)\swidth="[^"]+"', r"\1", text, count=1)
