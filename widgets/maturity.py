@@ -949,6 +949,11 @@ class MaturityIndex(w.VBox):
             ),
             self.listing,
             *start,
+            html_block(
+                '<p class="ew-footer">The component and level names follow Sopra Steria\'s '
+                "digital ethics maturity model; the descriptions were written for this "
+                "workbook.</p>"
+            ),
         ]
         self.refresh()
 
