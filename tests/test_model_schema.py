@@ -38,10 +38,11 @@ def test_every_object_in_the_schema_forbids_unknown_keys():
     objects = list(_objects(schema))
     assert len(objects) > 20
     assert all(o.get("additionalProperties") is False for o in objects)
-    # The mappings keyed by generated ids (comment threads, their replies, risks) or by
-    # category ids (categories considered) allow only ids matching a pattern.
+    # The mappings keyed by generated ids (comment threads, their replies, risks), by
+    # category ids (categories considered) or by ATRS field ids (the public wording) allow
+    # only ids matching a pattern.
     mappings = [o for o in objects if "patternProperties" in o]
-    assert len(mappings) == 4
+    assert len(mappings) == 5
 
 
 def test_schema_names_every_question_prompt_and_checklist_item():

@@ -85,7 +85,24 @@ def _v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "risks": Register().model_dump(mode="json")}
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
+def _v5_to_v6(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 5 had no transparency record: start with no public wording."""
+    if "transparency" in data:
+        raise InvalidProjectFile(
+            "a schema_version 5 file cannot have a 'transparency' section (it was added in "
+            "version 6); set schema_version to 6 if the file was written by a newer version",
+            field="transparency",
+        )
+    return {**data, "transparency": {"fields": {}}}
+
+
+MIGRATIONS: dict[int, Migration] = {
+    1: _v1_to_v2,
+    2: _v2_to_v3,
+    3: _v3_to_v4,
+    4: _v4_to_v5,
+    5: _v5_to_v6,
+}
 FIRST_VERSION = 1
 
 

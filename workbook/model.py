@@ -32,7 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from workbook.bank import DEFAULT_EDITION, PHASE_IDS, Bank, load_bank
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bump this (and add a function to ``workbook.migrations``) whenever the file format changes."""
 
 MAX_LONG_TEXT = 100_000
@@ -386,6 +386,34 @@ def _default_scale() -> RiskScale:
     return RiskScale.model_validate(content.scale(content.default_scale).model_dump(mode="json"))
 
 
+ATRS_FIELD_PATTERN = r"^[a-z][a-z0-9_]{0,79}$"
+
+
+class PublicField(_Strict):
+    """The team's own wording of one field of the public transparency record (ATRS), which
+    wins over the draft made from the answers; or the field withheld, with the reason."""
+
+    text: LongText = Field("", description="Written for a public reader (markdown).")
+    withheld: bool = Field(False, description="Left out of the published record.")
+    reason: ShortText = Field("", description="Why it is withheld (required then).")
+    updated_by: ShortText = ""
+    updated_at: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _reason_when_withheld(self) -> PublicField:
+        if self.withheld and not self.reason.strip():
+            raise ValueError("a withheld field needs a reason (the exemption, in a short phrase)")
+        return self
+
+
+class Transparency(_Strict):
+    """What the team has written for the public record (ATRS), field by field."""
+
+    fields: dict[Annotated[str, Field(pattern=ATRS_FIELD_PATTERN)], PublicField] = Field(
+        default_factory=dict, max_length=500
+    )
+
+
 class Register(_Strict):
     """The project's risk register: its scale, its risks, and the categories considered
     and found not relevant."""
@@ -509,6 +537,7 @@ def _build(bank: Bank) -> type[BaseModel]:
         answers=(answers, Field(default_factory=answers)),
         review=(review, Field(default_factory=review)),
         risks=(Register, Field(default_factory=Register)),
+        transparency=(Transparency, Field(default_factory=Transparency)),
     )
 
 
