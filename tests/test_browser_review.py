@@ -289,9 +289,7 @@ def _many_threads(store, project_id: str, count: int) -> dict[str, int]:
     return per_target
 
 
-def test_the_review_page_of_a_project_with_5000_threads_opens_and_loads_more(
-    voila_server, browser
-):
+def test_the_review_page_of_a_project_with_5000_threads_opens_and_loads_more(voila_server, browser):
     per_target = _many_threads(voila_server.store, "crowded", 5_000)
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     try:

@@ -291,7 +291,10 @@ def test_a_closed_round_says_when_and_by_whom(built):
     assert cover["Respondents"] == ", ".join(PEOPLE)
     assert cover["Protective marking"] == "OFFICIAL"
     assert "Since round" not in page.text_content()  # round 1 has nothing to move from
-    assert _cover(_html_text(built["files"]["html"]))["Status"] == "Open: not yet closed, so levels may still change"
+    assert (
+        _cover(_html_text(built["files"]["html"]))["Status"]
+        == "Open: not yet closed, so levels may still change"
+    )
 
 
 def _cover(page) -> dict[str, str]:

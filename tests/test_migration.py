@@ -258,7 +258,8 @@ def test_fixture_really_is_a_version_5_file_with_a_register():
     data = json.loads(V5_FILE.read_text(encoding="utf-8"))
     assert data["schema_version"] == 5
     assert "transparency" not in data
-    assert data["risks"]["items"] and data["risks"]["considered"]
+    assert data["risks"]["items"]
+    assert data["risks"]["considered"]
     schema = json.loads((V5 / "answers.schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(schema).validate(data)  # as committed by version 5
     with pytest.raises(jsonschema.ValidationError):

@@ -111,9 +111,7 @@ def expected(workspace: Path, project_id: str, stale: set[str], today: date) -> 
         high += band_id in ("high", "very_high")
         reviews += r["review_by"] is not None and date.fromisoformat(r["review_by"]) < today
     with_risk = {r["category"] for r in data["risks"]["items"].values()}
-    reasoned = {
-        c for c, v in data["risks"]["considered"].items() if len(v["reason"].split()) >= 4
-    }
+    reasoned = {c for c, v in data["risks"]["considered"].items() if len(v["reason"].split()) >= 4}
     out["high_risks"] = high
     out["risk_reviews_overdue"] = reviews
     out["uncovered"] = 7 - len(with_risk | reasoned)
@@ -125,9 +123,7 @@ def expected(workspace: Path, project_id: str, stale: set[str], today: date) -> 
         done = sum(
             data["answers"][q.id]["status"] == "complete" and q.id not in held
             for q in phase.questions
-        ) + sum(
-            i["status"] in ("done", "not_applicable") for i in items
-        )
+        ) + sum(i["status"] in ("done", "not_applicable") for i in items)
         out[f"progress-{phase.id}"] = round(done / (len(qs) + len(items)) * 100)
         record = data["review"]["signoffs"][phase.id]
         out[f"signoff-{phase.id}"] = (

@@ -572,9 +572,7 @@ def test_a_complete_phase_is_approved_without_a_confirmation(store, project):
 def test_the_same_decision_is_not_recorded_twice(store, project):
     wb = review.sign_off(store, project, "explore", decision="not_approved", reviewer="S", user="s")
     with pytest.raises(WorkbookError, match="already recorded"):
-        review.sign_off(
-            store, project, "explore", decision="not_approved", reviewer="S", user="s"
-        )
+        review.sign_off(store, project, "explore", decision="not_approved", reviewer="S", user="s")
     assert store.open(project).revision == wb.revision
     # a different decision, or the same one after the phase changed, is a new sign-off
     edit(store, project, "answers.q2.response", "More.")

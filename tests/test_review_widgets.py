@@ -394,7 +394,7 @@ def test_action_plan_lists_every_action_and_the_csv_link_decodes(demo_store):
 def test_start_page_links_to_review_portfolio_and_shows_the_action_plan(demo_store):
     page = StartPage(demo_store, user="Ann", project_id="demo")
     html = page.phases.value
-    assert "04-review.ipynb?project=demo\"" in html
+    assert '04-review.ipynb?project=demo"' in html
     assert "user=" not in html
     assert "05-portfolio.ipynb" in html
     assert 'id="action-plan"' in html

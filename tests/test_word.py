@@ -211,9 +211,13 @@ def test_headings_are_real_outline_levels_and_name_every_question(docs, report):
         by_style.setdefault(p.style.name, []).append(p.text)
     assert by_style["Title"] == [report["project"]["tool_name"]]
     h1 = by_style["Heading 1"]
-    assert h1 == ["Sign-off", "Progress", "Action plan", "Risk register"] + [
-        ph["title"] for ph in report["phases"]
-    ]
+    assert h1 == [
+        "Sign-off",
+        "Progress",
+        "Action plan",
+        "Risk register",
+        "The Data Ethics Framework",
+    ] + [ph["title"] for ph in report["phases"]]
     questions = [h for h in by_style["Heading 2"] if h.startswith("Question ")]
     assert questions == [f"Question {q['number']}: {q['text']}" for q in _questions(report)]
     for name in ("Answer", "Evidence", "Further work", "Things to consider, with notes"):

@@ -1196,16 +1196,90 @@ def _day(value: Any) -> str:
 
 
 @cli.command()
+@click.argument("project")
+@click.option(
+    "--to",
+    "formats",
+    default="md,docx,csv,json",
+    show_default=True,
+    help="Comma-separated formats: md, docx, csv (the template's order), json (the draft).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("outputs"),
+    show_default=True,
+    help="Folder for the documents. A previous <project>-atrs-<version>.json there is "
+    "compared with the new draft.",
+)
+@click.pass_context
+def atrs(ctx: click.Context, project: str, formats: str, out: Path) -> None:
+    """Draft PROJECT's transparency record (ATRS) from its workbook, with a completeness
+    report and the changes since the last draft in the folder."""
+    import json as jsonlib
+
+    from workbook.atrs import PreviousDraftError, build_draft
+    from workbook.atrs_content import DEFAULT_VERSION
+    from workbook.export.atrs import parse_formats, write_draft
+
+    parse_formats(formats)  # fail fast, before any work
+    store = _store(ctx)
+    store.open(project)  # an unknown project: one line, before anything is read
+    previous_file = out / f"{project}-atrs-{DEFAULT_VERSION}.json"
+    previous = None
+    if previous_file.is_file():
+        try:
+            previous = jsonlib.loads(previous_file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise click.ClickException(
+                f"{previous_file}: the previous draft is not valid JSON; move it away to "
+                "start afresh"
+            ) from None
+    try:
+        draft = build_draft(store, project, previous=previous)
+    except PreviousDraftError as exc:
+        exc.path = previous_file
+        raise
+    for path in write_draft(draft, out, formats):
+        echo(f"Wrote {path}")
+    s = draft["summary"]
+    echo(
+        f"Required fields filled: {s['required_filled']} of {s['required']}; "
+        f"to rewrite for the public: {s['to_rewrite']}; withheld: {s['withheld']}."
+    )
+    counts = {
+        k: sum(p["kind"] == k for p in draft["problems"])
+        for k in ("missing", "incomplete", "guidance")
+    }
+    echo(
+        f"Problems: {s['problems']} ({counts['missing']} required fields empty, "
+        f"{counts['incomplete']} drafted from answers not complete, "
+        f"{counts['guidance']} guidance checks)."
+    )
+    for p in draft["problems"]:
+        if p["kind"] == "guidance":
+            echo(f"  {p['ref']} {p['name']}: {p['message']}")
+    if draft["changes"] is not None:
+        n = len(draft["changes"]["fields"])
+        echo(
+            f"Changed since the last draft (revision {draft['changes']['since_revision']}): "
+            f"{n} field{'s' if n != 1 else ''}."
+        )
+
+
+@cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if the committed schema file is out of date.")
 @click.option("--write", is_flag=True, help="Rewrite the schema files in workbook/schema.")
 def schema(check: bool, write: bool) -> None:
     """Print the JSON Schema of answers files (or check or rewrite the committed copy)."""
     from workbook.assessment import assessment_json_schema_text
+    from workbook.atrs import draft_json_schema_text
     from workbook.model import json_schema_text
 
     files = {
         "answers.schema.json": json_schema_text(),
         "maturity.schema.json": assessment_json_schema_text(),
+        "atrs-draft.schema.json": draft_json_schema_text(),
     }
     folder = Path(__file__).parent / "schema"
     if write:

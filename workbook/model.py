@@ -569,7 +569,8 @@ class WorkbookBase(_Strict):
     @model_validator(mode="after")
     def _register_links(self) -> WorkbookBase:
         """The risk register refers to the content (categories, groups), the bank
-        (questions), its own scale and the workbook's further-work actions: all must exist."""
+        (questions), its own scale and the workbook's further-work actions, and the public
+        wording to the ATRS fields: all must exist."""
         register = getattr(self, "risks", None)
         if register is None:
             return self
@@ -581,6 +582,14 @@ class WorkbookBase(_Strict):
                 problems.append(
                     (f"review.threads.{tid}.target", f"no risk {th.target[5:]!r} in the register")
                 )
+        transparency = getattr(self, "transparency", None)
+        if transparency is not None and transparency.fields:
+            from workbook.transparency import known_field_ids
+
+            known = known_field_ids()
+            for fid in transparency.fields:
+                if fid not in known:
+                    problems.append((f"transparency.fields.{fid}", f"unknown ATRS field {fid!r}"))
         if problems:
             field, message = problems[0]
             raise PydanticCustomError(

@@ -198,7 +198,15 @@ def build_report(
         "risks": register_report(
             workbook, bank, today=exported_at.astimezone().date(), threads=threads_by_target
         ),
+        "framework": framework_view(workbook, bank),
     }
+
+
+def framework_view(workbook: WorkbookBase, bank: Bank) -> dict[str, Any]:
+    """The Data Ethics Framework cross-walk (see :func:`workbook.transparency.framework_view`)."""
+    from workbook.transparency import framework_view as view
+
+    return view(workbook, bank)
 
 
 def register_report(

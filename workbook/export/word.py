@@ -79,6 +79,11 @@ def _paragraphs(text: str) -> list[str]:
     return [_SPACES.sub(" ", p).strip(" ") for p in parts if p.strip()]
 
 
+def _through(prompts: list[str]) -> str:
+    n = len(prompts)
+    return f" (through {n} prompt{'s' if n != 1 else ''})" if n else ""
+
+
 def _nb(text: str) -> str:
     """``text`` (a date) kept on one line in a table cell."""
     return text.replace(" ", "\u00a0")
@@ -554,6 +559,7 @@ class _Writer:
         self.progress()
         self.actions()
         self.risks()
+        self.framework()
         for ph in self.report["phases"]:
             self.phase(ph)
         self.para(("", {}))
@@ -686,6 +692,36 @@ class _Writer:
                 for a in actions
             ],
         )
+
+    def framework(self) -> None:
+        """The Data Ethics Framework cross-walk: actions and principles, questions, gaps."""
+        fw = self.report["framework"]
+        self.heading("The Data Ethics Framework", 1)
+        lead = self.para(
+            f"How this workbook's answers serve the {fw['name']} ({fw['publisher']}): its "
+            f"{len(fw['actions'])} specific actions and {len(fw['principles'])} overarching "
+            "principles, and the questions that show each. A gap is a question that is not "
+            "complete yet. The cross-walk is this workbook's own."
+        )
+        lead.paragraph_format.keep_with_next = True
+        for title, rows in (
+            ("Specific actions", fw["actions"]),
+            ("Overarching principles", fw["principles"]),
+        ):
+            self.heading(title, 2)
+            body = []
+            for r in rows:
+                serving = "\n".join(
+                    f"Question {q['number']}{_through(q['prompts'])}: {q['status']}"
+                    for q in r["questions"]
+                )
+                gaps = ", ".join(f"Q{n}" for n in r["gaps"])
+                name = f"{r['number']}. {r['name']}" if r["number"] else r["name"]
+                body.append(
+                    [name, serving, (gaps, {"bold": True, "color": RED}) if gaps else "None"]
+                )
+            self.table(["Action" if rows[0]["number"] else "Principle", "Questions", "Gaps"],
+                       body, labels=True)  # fmt: skip
 
     def risks(self) -> None:
         """The risk register: summary, category coverage, heat map, every risk."""
