@@ -161,3 +161,28 @@ def test_a_hand_edited_unknown_public_field_is_named_on_open(store):
         Store(store.root).open("demo")
     assert info.value.field == "transparency.fields.made_up"
     assert str(path) in str(info.value)
+
+
+def test_the_portfolio_shows_each_projects_atrs_readiness(store):
+    from widgets.portfolio import PortfolioDashboard
+    from workbook.atrs import build_draft
+    from workbook.portfolio import portfolio_rows
+
+    summary = build_draft(store, "demo")["summary"]
+    [row] = portfolio_rows(store)
+    assert (row.atrs_filled, row.atrs_required) == (
+        summary["required_filled"],
+        summary["required"],
+    )
+    assert 0 < row.atrs_filled < row.atrs_required
+    # Filling a required empty field with public wording moves it by one.
+    draft = build_draft(store, "demo")
+    empty = next(
+        f["id"] for s in draft["sheets"] for f in s["fields"] if f["required"] and not f["value"]
+    )
+    set_public_field(store, "demo", empty, text="N/A", user="sam")
+    [row] = portfolio_rows(store)
+    assert row.atrs_filled == summary["required_filled"] + 1
+    html = PortfolioDashboard(store).table.value
+    assert f'data-atrs-filled="{row.atrs_filled}"' in html
+    assert f"Transparency record: {row.atrs_filled} of {row.atrs_required} required fields" in html

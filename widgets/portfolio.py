@@ -349,6 +349,8 @@ class PortfolioDashboard(w.VBox):
             "data-high-risks": len(row.high_risks),
             "data-risk-reviews-overdue": row.risk_reviews_overdue,
             "data-uncovered": len(row.uncovered),
+            "data-atrs-filled": row.atrs_filled,
+            "data-atrs-required": row.atrs_required,
         }
         for p in row.phases:
             attrs[f"data-progress-{p.phase_id}"] = p.percent
@@ -374,7 +376,9 @@ class PortfolioDashboard(w.VBox):
             f"{esc(row.tool_name)}</a>"
             f'<span class="ew-pf-meta">{esc(row.local_authority)}</span>'
             f'<span class="ew-pf-meta"><a href="{review}">Review and sign-off'
-            f'<span class="ew-sr"> for {esc(row.tool_name)}</span></a></span></th>'
+            f'<span class="ew-sr"> for {esc(row.tool_name)}</span></a></span>'
+            f'<span class="ew-pf-meta">Transparency record: {row.atrs_filled} of '
+            f"{row.atrs_required} required fields</span></th>"
             + "".join(self._phase_cell(row, p) for p in row.phases)
             + f'<td role="cell" class="ew-pf-num">{_NUM_LABEL % "Open challenges"}'
             f"{challenges}</td>"

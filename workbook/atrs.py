@@ -298,6 +298,15 @@ def build_draft(
     return AtrsDraft.model_validate(draft).model_dump(mode="json")
 
 
+def readiness(wb: WorkbookBase, *, version: str = DEFAULT_VERSION) -> tuple[int, int]:
+    """(required fields filled, required fields) of the project's draft record: the
+    portfolio's ATRS readiness. Made from the answers file alone (no history is read)."""
+    bank = load_bank(wb.edition)  # type: ignore[attr-defined]
+    ctx = _Context(wb, bank, load_mapping(version))
+    required = [f for f in load_atrs(version).fields if f.required]
+    return sum(_filled(ctx.field(f)) for f in required), len(required)
+
+
 def _filled(f: dict[str, Any]) -> bool:
     return bool(f["value"].strip()) or f["withheld"]
 

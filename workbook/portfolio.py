@@ -115,6 +115,8 @@ class PortfolioRow:
     risks: tuple[RiskSummary, ...] = ()  # not closed, highest remaining score first
     risk_reviews_overdue: int = 0
     uncovered: tuple[str, ...] = ()  # names of the categories not yet considered
+    atrs_filled: int = 0  # required fields of the draft transparency record (ATRS) filled
+    atrs_required: int = 0
     error: str | None = None
 
     @property
@@ -230,6 +232,9 @@ def project_row(workbook: WorkbookBase, *, today: date, bank: Bank) -> Portfolio
             RiskSummary(r.id, r.title, remaining, b.id if b else "", b.label if b else "", r.status)
         )
     risk_list.sort(key=lambda x: (x.score is None, -(x.score or 0)))
+    from workbook.atrs import readiness
+
+    filled, required = readiness(workbook)
     return PortfolioRow(
         project_id=info.id,
         tool_name=info.tool_name,
@@ -244,6 +249,8 @@ def project_row(workbook: WorkbookBase, *, today: date, bank: Bank) -> Portfolio
         risks=tuple(risk_list),
         risk_reviews_overdue=reviews_overdue,
         uncovered=tuple(c.name for c in risks.uncovered(register)),
+        atrs_filled=filled,
+        atrs_required=required,
     )
 
 
