@@ -43,6 +43,7 @@ from workbook.atrs_content import (
 from workbook.bank import PHASE_IDS, Bank, load_bank
 from workbook.errors import WorkbookError
 from workbook.export.dates import day
+from workbook.export.report import person
 from workbook.model import QUESTION_STATUS_LABELS, WorkbookBase
 from workbook.progress import REGISTER_QUESTION, QuestionProgress, question_progress
 from workbook.review import SignOffState, signoff_state, word_diff
@@ -470,7 +471,7 @@ class _Context:
             "used": used,
             "empty": not text.strip(),
             "revision": entry["revision"] if entry else None,
-            "changed_by": entry.get("user") if entry else None,
+            "changed_by": person(entry.get("user")) if entry else None,
             "changed_at": entry.get("time") if entry else None,
             "status": progress.status.value if progress else None,
             "status_label": QUESTION_STATUS_LABELS[progress.status] if progress else None,
@@ -501,7 +502,9 @@ class _Context:
                     "used": True,
                     "empty": False,
                     "revision": last["revision"] if last else None,
-                    "changed_by": (last.get("user") if last else None) or mine.updated_by or None,  # type: ignore[union-attr]
+                    "changed_by": person(  # type: ignore[union-attr]
+                        (last.get("user") if last else None) or mine.updated_by or None
+                    ),
                     "changed_at": (last.get("time") if last else None) or mine.updated_at,  # type: ignore[union-attr]
                     "status": None,
                     "status_label": None,
