@@ -25,6 +25,7 @@ APP_PAGES = [
     "04-review",
     "05-portfolio",
     "06-maturity",
+    "07-transparency",
 ]
 CHOSEN_BY = {"05-portfolio": None, "06-maturity": "authority"}
 """What the address chooses on each page (its parameter besides ``workspace``): a project,

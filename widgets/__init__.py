@@ -3,7 +3,13 @@ through :mod:`workbook.store` (via :class:`workbook.session.EditSession`)."""
 
 from widgets.checklist import ChecklistWidget
 from widgets.kernel_log import keep_kernel_log_off_the_page
-from widgets.page import maturity_page, phase_page, review_page, start_page
+from widgets.page import (
+    maturity_page,
+    phase_page,
+    review_page,
+    start_page,
+    transparency_page,
+)
 from widgets.phase import PhaseWorkbook
 from widgets.project import StartPage, UserNamePrompt
 from widgets.question import QuestionWidget
@@ -36,4 +42,5 @@ __all__ = [
     "phase_page",
     "review_page",
     "start_page",
+    "transparency_page",
 ]

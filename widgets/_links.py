@@ -13,6 +13,7 @@ START_PAGE = "00-start.ipynb"
 REVIEW_PAGE = "04-review.ipynb"
 PORTFOLIO_PAGE = "05-portfolio.ipynb"
 MATURITY_PAGE = "06-maturity.ipynb"
+TRANSPARENCY_PAGE = "07-transparency.ipynb"
 
 
 def page_link(page: str, project_id: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import ipywidgets as w
 
 from widgets._bind import esc, html_block
-from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
+from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, TRANSPARENCY_PAGE, page_link
 from widgets.identity import identify
 from widgets.kernel_log import keep_kernel_log_off_the_page
 from widgets.phase import PhaseWorkbook
@@ -196,6 +196,19 @@ def review_page(project: str | None = None, workspace: str | Path | None = None)
         lambda store, pid, user, _status: ReviewPage(store, pid, user),
         page=REVIEW_PAGE,
         action="review",
+    )
+
+
+def transparency_page(project: str | None = None, workspace: str | Path | None = None):
+    """The transparency page of ``project``: its draft public record (ATRS), what it still
+    needs, and the Data Ethics Framework view (the URL's ``?project=`` wins in Voilà)."""
+    from widgets.transparency import TransparencyPage
+
+    return _project_page(
+        project,
+        workspace,
+        lambda store, pid, user, _status: TransparencyPage(store, pid, user),
+        page=TRANSPARENCY_PAGE,
     )
 
 

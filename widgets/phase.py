@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from widgets._bind import Binder, esc, html_block
-from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, page_link
+from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, TRANSPARENCY_PAGE, page_link
 from widgets.checklist import ChecklistWidget
 from widgets.identity import change_name_link
 from widgets.question import QuestionWidget
@@ -180,7 +180,8 @@ class PhaseWorkbook(w.VBox):
             f'<p class="ew-project"><strong>{esc(info.tool_name)}</strong></p>'
             f'<nav class="ew-nav" aria-label="Workbook pages">'
             f'<a href="{esc(page_link(START_PAGE, info.id))}">Start</a> {nav} '
-            f'<a href="{esc(page_link(REVIEW_PAGE, info.id))}">Review</a></nav>'
+            f'<a href="{esc(page_link(REVIEW_PAGE, info.id))}">Review</a> '
+            f'<a href="{esc(page_link(TRANSPARENCY_PAGE, info.id))}">Transparency</a></nav>'
             + _who_note(session)
         )
         status_bar = w.HBox([self.save_indicator, self.progress])

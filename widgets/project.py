@@ -7,7 +7,14 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from widgets._bind import esc, html_block, plain_kw, stacked_kw, textarea
-from widgets._links import MATURITY_PAGE, PHASE_PAGES, PORTFOLIO_PAGE, REVIEW_PAGE, page_link
+from widgets._links import (
+    MATURITY_PAGE,
+    PHASE_PAGES,
+    PORTFOLIO_PAGE,
+    REVIEW_PAGE,
+    TRANSPARENCY_PAGE,
+    page_link,
+)
 from widgets.identity import change_name_link, clean_name
 from widgets.maturity import summaries_html
 from widgets.review import action_plan_html
@@ -227,6 +234,9 @@ class StartPage(w.VBox):
             f'<li><a href="{esc(page_link(REVIEW_PAGE, pid))}">Review and sign off '
             "this project</a>: comments, challenges, sign-off of each phase and what changed "
             "since</li>"
+            f'<li><a href="{esc(page_link(TRANSPARENCY_PAGE, pid))}">Transparency record'
+            "</a>: the draft public record (ATRS) made from the workbook, what it still needs, "
+            "and the Data Ethics Framework</li>"
             f'<li><a href="{esc(page_link(PORTFOLIO_PAGE, pid))}">Portfolio of all '
             "projects</a></li></ul>" + action_plan_html(wb, self.bank, user=self.user, heading="h3")
         )

@@ -19,7 +19,14 @@ from typing import Any
 import ipywidgets as w
 
 from widgets._bind import esc, html_block, plain_kw, stacked_kw, textarea
-from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, anchor_id, page_link
+from widgets._links import (
+    PHASE_PAGES,
+    REVIEW_PAGE,
+    START_PAGE,
+    TRANSPARENCY_PAGE,
+    anchor_id,
+    page_link,
+)
 from widgets.identity import change_name_link
 from workbook import review
 from workbook.bank import Bank, Question, load_bank
@@ -1228,7 +1235,8 @@ class ReviewPage(w.VBox):
             f'<nav class="ew-nav" aria-label="Workbook pages">'
             f'<a href="{esc(page_link(START_PAGE, info.id))}">Start</a> {nav} '
             f'<a href="{esc(page_link(REVIEW_PAGE, info.id))}" aria-current="page">'
-            "Review</a></nav>"
+            "Review</a> "
+            f'<a href="{esc(page_link(TRANSPARENCY_PAGE, info.id))}">Transparency</a></nav>'
             f'<p class="ew-hint">Reviewing as <strong>{esc(ctx.user)}</strong>'
             f"{_roles_note(ctx.actor)}.{change_name_link(ctx.user)} The answers are shown "
             "read-only. Comment on any question or checklist item, then record a decision for "

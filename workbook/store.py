@@ -343,16 +343,20 @@ def read_file(
     passes ``follow_symlinks=False`` and its project folder's ``dir_fd``.
     """
     path = Path(path)
+    return reads(_read_bytes(path, follow_symlinks, dir_fd), source=path)
+
+
+def _read_bytes(path: Path, follow_symlinks: bool, dir_fd: int | None) -> bytes:
+    """A workspace file's bytes: a regular file only, and no bigger than the limit."""
     fd = open_regular(path, follow_symlinks=follow_symlinks, dir_fd=dir_fd)
     with os.fdopen(fd, "rb") as fh:
         size = os.fstat(fd).st_size
         if size > MAX_FILE_BYTES:
             raise _too_big(size, path)
         try:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            return fh.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise _os_error(path, exc) from None
-    return reads(raw, source=path)
 
 
 def _atomic_write(dir_fd: int, path: Path, text: str) -> None:
@@ -1095,16 +1099,7 @@ def read_assessment(
 ) -> Assessment:
     """Read and validate a maturity assessment file (read-only); errors name file and field."""
     path = Path(path)
-    fd = open_regular(path, follow_symlinks=follow_symlinks, dir_fd=dir_fd)
-    with os.fdopen(fd, "rb") as fh:
-        size = os.fstat(fd).st_size
-        if size > MAX_FILE_BYTES:
-            raise _too_big(size, path)
-        try:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            raise _os_error(path, exc) from None
-    data = _json_object(raw, path)
+    data = _json_object(_read_bytes(path, follow_symlinks, dir_fd), path)
     version = data.get("schema_version")
     if version != ASSESSMENT_SCHEMA_VERSION:
         raise SchemaVersionError(

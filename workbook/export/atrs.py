@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from workbook.errors import WorkbookError
+from workbook.export.batch import output_folder
 from workbook.export.dates import day, moment
 from workbook.export.word import GREEN, RED, _property, _Writer, _xml_safe
 
@@ -298,16 +299,7 @@ def write_draft(
     docx, csv, json) in ``out_dir``, replacing earlier drafts. Returns the files written,
     in the order of ``formats``."""
     formats = parse_formats(formats)
-    out = Path(out_dir).absolute()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        why = (
-            "a part of it is a file, not a folder"
-            if isinstance(exc, NotADirectoryError | FileExistsError)
-            else exc.strerror or str(exc)
-        )
-        raise WorkbookError(f"cannot create the output folder: {why}", path=out) from None
+    out = output_folder(out_dir)
     name = stem(draft)
     written = []
     for fmt in formats:

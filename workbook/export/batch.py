@@ -58,6 +58,22 @@ class ExportResult:
         return [p for p in self.projects if not p.ok]
 
 
+def output_folder(path: Path | str) -> Path:
+    """``path`` made (with its parents) if missing, as an absolute path; a clear error if it
+    cannot be."""
+    out = Path(path).absolute()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = (
+            "a part of it is a file, not a folder"
+            if isinstance(exc, NotADirectoryError | FileExistsError)
+            else exc.strerror or str(exc)
+        )
+        raise WorkbookError(f"cannot create the output folder: {why}", path=out) from None
+    return out
+
+
 def parse_formats(value: str | Iterable[str]) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else list(value)
     formats = tuple(dict.fromkeys(f.strip().lower() for f in items if f.strip()))
@@ -94,16 +110,7 @@ def export_projects(
     ids = list(projects) if projects is not None else [e.id for e in store.list()]
     if not ids:
         raise WorkbookError(f"no projects to export in {store.root}")
-    out = Path(out).absolute()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        why = (
-            "a part of it is a file, not a folder"
-            if isinstance(exc, NotADirectoryError | FileExistsError)
-            else exc.strerror or str(exc)
-        )
-        raise WorkbookError(f"cannot create the output folder: {why}", path=out) from None
+    out = output_folder(out)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(ids)))
     tasks = [
         (pid, str(store.root), formats, str(out), overwrite, keep_notebook, changes) for pid in ids

@@ -297,21 +297,12 @@ def write_board(
     as ``<authority>-maturity-round-N.<ext>`` (the CSV: ``...-actions.csv``). Each file is
     written beside its place and moved in when complete; existing files are replaced only
     with ``overwrite``. Returns the files written, in the order of ``formats``."""
-    from workbook.export.batch import parse_formats
+    from workbook.export.batch import output_folder, parse_formats
     from workbook.export.pdf import start_pdf
     from workbook.export.pdf import wait as wait_pdf
 
     formats = parse_formats(formats)
-    out = Path(out_dir).absolute()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        why = (
-            "a part of it is a file, not a folder"
-            if isinstance(exc, NotADirectoryError | FileExistsError)
-            else exc.strerror or str(exc)
-        )
-        raise WorkbookError(f"cannot create the output folder: {why}", path=out) from None
+    out = output_folder(out_dir)
     stem = board_stem(report)
     targets = {
         fmt: out / (f"{stem}-actions.csv" if fmt == "csv" else f"{stem}.{fmt}") for fmt in formats
