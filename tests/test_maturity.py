@@ -707,3 +707,36 @@ def test_workbook_maturity_lists_shows_and_exports(started):
                     "Nowhere Council")  # fmt: skip
     _one_line_error(_run("maturity", "../x", workspace=ws, ok=False),
                     "'../x' is not a valid maturity assessment id")  # fmt: skip
+
+
+# --- an authority's own model, in the workspace ---------------------------------------------
+
+
+def test_an_authoritys_own_model_in_the_workspace_needs_no_code_change(tmp_path):
+    """A model file in <workspace>/maturity-models is found by its id: the assessment is
+    started on it, rated within its own levels (0-3), saved, reopened and shown."""
+    from click.testing import CliRunner
+
+    from tests.test_maturity_content import _small_text
+    from workbook.cli import cli
+
+    root = tmp_path / "ws"
+    (root / "maturity-models").mkdir(parents=True)
+    (root / "maturity-models" / "ours.yaml").write_text(_small_text("our-model"), "utf-8")
+    store = AssessmentStore(root)
+    a = mat.start_assessment(store, "Westvale Council", user="chair", model_id="our-model")
+    assert a.model == "our-model"
+    assert a.maturity_model().component_ids == ("alpha", "beta", "gamma")
+    a = mat.rate(store, a.authority.id, "beta", level=3, rationale="We lead here.", user="kim")
+    with pytest.raises(WorkbookError, match="level 4 is not a level of this model"):
+        mat.rate(store, a.authority.id, "beta", level=4, rationale="x", user="kim")
+    again = AssessmentStore(root).open(a.authority.id)
+    assert again.maturity_model().level_label(3) == "3 Leading"
+    result = CliRunner().invoke(cli, ["--workspace", str(root), "maturity", "Westvale Council"])
+    assert result.exit_code == 0, result.output
+    assert "Area beta" in result.output
+    # Without the folder the file names the model it needs.
+    (root / "maturity-models" / "ours.yaml").unlink()
+    with pytest.raises(InvalidProjectFile, match="our-model") as info:
+        AssessmentStore(root).open(a.authority.id)
+    assert info.value.field == "model"

@@ -28,13 +28,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -61,6 +64,9 @@ ASSESSMENT_SCHEMA_VERSION = 1
 ASSESSMENT_KIND = "maturity-assessment"
 AUTHORITIES_FOLDER = "_maturity"
 """The workspace folder holding one folder per authority (not a valid project id)."""
+MODELS_FOLDER = "maturity-models"
+"""A workspace folder for an authority's own maturity models (``*.yaml`` in the packaged
+model's format): found by their ``id`` with no code change."""
 AUTHORITY_ID_PATTERN = PROJECT_ID_PATTERN
 RESPONDENT_KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 ROUND_KEY_PATTERN = r"^[1-9][0-9]{0,3}$"
@@ -213,8 +219,11 @@ class Assessment(_Strict):
         closed = [n for n in self.round_numbers if self.rounds[str(n)].closed]
         return closed[-1] if closed else None
 
+    _model: MaturityModel | None = PrivateAttr(None)
+
     def maturity_model(self) -> MaturityModel:
-        return load_maturity_model(self.model)
+        """The model this assessment was checked against (a workspace's own included)."""
+        return self._model if self._model is not None else load_maturity_model(self.model)
 
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> Assessment:
@@ -222,12 +231,13 @@ class Assessment(_Strict):
         model = context.get("maturity_model")
         if model is None:
             try:
-                model = load_maturity_model(self.model)
+                model = load_maturity_model(self.model, extra_dirs=context.get("model_dirs", ()))
             except ContentError as exc:
                 _fail("model", exc.message)
         problems = assessment_problems(self, model)
         if problems:
             _fail(*problems[0])
+        self._model = model
         return self
 
 
@@ -349,11 +359,13 @@ def new_assessment(
     name: str,
     created_by: str = "",
     model_id: str = DEFAULT_MODEL,
+    model_dirs: Sequence[Path] = (),
     now: datetime | None = None,
 ) -> Assessment:
-    """A blank assessment with round 1 open (revision 0: not yet saved)."""
+    """A blank assessment with round 1 open (revision 0: not yet saved). ``model_dirs``:
+    folders with a workspace's own models, besides the packaged ones."""
     now = now or datetime.now(timezone.utc)
-    model = load_maturity_model(model_id)
+    model = load_maturity_model(model_id, extra_dirs=model_dirs)
     return Assessment.model_validate(
         {
             "authority": {

@@ -1038,6 +1038,13 @@ def _find_assessment(store: Any, authority: str) -> Any:
 @click.option("--list", "list_all", is_flag=True, help="List the authorities with an assessment.")
 @click.option("--start", is_flag=True, help="Start an assessment for AUTHORITY (a name).")
 @click.option(
+    "--model",
+    "model_id",
+    default=None,
+    help="With --start: the id of another maturity model (packaged, or in the workspace's "
+    "maturity-models folder).",
+)
+@click.option(
     "--csv",
     "csv_file",
     default=None,
@@ -1069,6 +1076,7 @@ def maturity(
     as_json: bool,
     list_all: bool,
     start: bool,
+    model_id: str | None,
     csv_file: str | None,
     user: str | None,
     formats: str | None,
@@ -1113,7 +1121,7 @@ def maturity(
         echo(_table(table))
         return
     if start:
-        a = mat.start_assessment(store, authority, user=user or current_user())
+        a = mat.start_assessment(store, authority, user=user or current_user(), model_id=model_id)
         echo(
             f"Started the maturity assessment of {a.authority.name} ({a.authority.id!r}), round 1."
         )

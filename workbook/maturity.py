@@ -459,13 +459,25 @@ def _names_file(func: Any) -> Any:
 
 
 def start_assessment(
-    store: AssessmentStore, name: str, *, user: str | Actor, authority_id: str | None = None
+    store: AssessmentStore,
+    name: str,
+    *,
+    user: str | Actor,
+    authority_id: str | None = None,
+    model_id: str | None = None,
 ) -> Assessment:
-    """Start an authority's assessment with round 1 open (a reviewer's step)."""
+    """Start an authority's assessment with round 1 open (a reviewer's step). ``model_id``:
+    another maturity model than the packaged default, e.g. the authority's own in the
+    workspace's ``maturity-models`` folder."""
     actor = as_actor(user)
     role = actor.require(Action.agree)
+    extra = {"model_id": model_id} if model_id else {}
     return store.create(
-        name, user=actor.name, authority_id=authority_id, role=role if actor.enforced else ""
+        name,
+        user=actor.name,
+        authority_id=authority_id,
+        role=role if actor.enforced else "",
+        **extra,
     )
 
 

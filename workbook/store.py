@@ -52,6 +52,7 @@ from workbook.assessment import (
     ASSESSMENT_FILE,
     ASSESSMENT_SCHEMA_VERSION,
     AUTHORITIES_FOLDER,
+    MODELS_FOLDER,
     Assessment,
     describe_assessment_error,
     new_assessment,
@@ -1095,9 +1096,14 @@ def _id_candidates(tool_name: str) -> Iterator[str]:
 
 
 def read_assessment(
-    path: Path | str, *, follow_symlinks: bool = True, dir_fd: int | None = None
+    path: Path | str,
+    *,
+    follow_symlinks: bool = True,
+    dir_fd: int | None = None,
+    model_dirs: Sequence[Path] = (),
 ) -> Assessment:
-    """Read and validate a maturity assessment file (read-only); errors name file and field."""
+    """Read and validate a maturity assessment file (read-only); errors name file and field.
+    ``model_dirs``: folders with a workspace's own maturity models."""
     path = Path(path)
     data = _json_object(_read_bytes(path, follow_symlinks, dir_fd), path)
     version = data.get("schema_version")
@@ -1108,12 +1114,14 @@ def read_assessment(
             path=path,
             field="schema_version",
         )
-    return _assessment(data, path, prefix="")
+    return _assessment(data, path, prefix="", model_dirs=model_dirs)
 
 
-def _assessment(data: dict[str, Any], path: Path, *, prefix: str) -> Assessment:
+def _assessment(
+    data: dict[str, Any], path: Path, *, prefix: str, model_dirs: Sequence[Path] = ()
+) -> Assessment:
     try:
-        return Assessment.model_validate(data)
+        return Assessment.model_validate(data, context={"model_dirs": tuple(model_dirs)})
     except ValidationError as exc:
         field, message = describe_assessment_error(exc)
         error = InvalidProjectFile if not prefix else WorkbookError
@@ -1156,11 +1164,19 @@ class AssessmentStore(_Folders):
     id_field = "authority"
     list_hint = "run `workbook maturity --list` to see the authorities there"
 
+    @property
+    def model_dirs(self) -> tuple[Path, ...]:
+        """The workspace's own maturity models (``maturity-models/*.yaml``), if it has any."""
+        folder = self.root / MODELS_FOLDER
+        return (folder,) if folder.is_dir() and not folder.is_symlink() else ()
+
     def _read(self, path: Path, dir_fd: int) -> Assessment:
-        return read_assessment(path, follow_symlinks=False, dir_fd=dir_fd)
+        return read_assessment(
+            path, follow_symlinks=False, dir_fd=dir_fd, model_dirs=self.model_dirs
+        )
 
     def _validate_saved(self, data: dict[str, Any], path: Path) -> Assessment:
-        return _assessment(data, path, prefix="not saved: ")
+        return _assessment(data, path, prefix="not saved: ", model_dirs=self.model_dirs)
 
     def open(self, authority_id: str) -> Assessment:
         return super().open(authority_id)  # type: ignore[no-any-return]
@@ -1201,7 +1217,13 @@ class AssessmentStore(_Folders):
                 )
         self.document_dir(authority_id)  # refuses an id that would leave the workspace
         try:
-            draft = new_assessment(authority_id=authority_id, name=name, created_by=user, **kw)
+            draft = new_assessment(
+                authority_id=authority_id,
+                name=name,
+                created_by=user,
+                model_dirs=self.model_dirs,
+                **kw,
+            )
         except ValidationError as exc:
             field, message = describe_assessment_error(exc)
             raise WorkbookError(message, field=field) from None
