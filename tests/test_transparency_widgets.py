@@ -83,7 +83,8 @@ def public(store: Store, field_id: str) -> dict[str, Any] | None:
 def open_form(page: TransparencyPage, field_id: str) -> FieldForm:
     item = page.item(field_id)
     item.toggle()
-    assert item.form is not None and item.is_open
+    assert item.form is not None
+    assert item.is_open
     return item.form
 
 
@@ -135,7 +136,10 @@ def test_the_demo_page_shows_the_completeness_report_the_draft_and_the_framework
             heading = f'id="field-{f["id"]}" tabindex="-1"><span class="ew-q-num">{f["ref"]} '
             assert heading + f"· {required}</span> {html.escape(f['name'])}</h3>" in shown
     description = page.item("description").summary.value
-    assert "Drafted from the workbook · rewrite for a public reader" in description
+    assert (
+        "<strong>Drafted from the workbook</strong> · <strong>rewrite for a public reader"
+        in description
+    )
     assert "<strong>Early Help Family Support Indicator</strong>" in description  # markdown
     assert "Drafted from the project details and question 1." in description
     q1 = next(p for p in page.field("description")["provenance"] if p["source"] == "answer.q1")
@@ -215,10 +219,7 @@ def test_public_wording_is_saved_with_its_button_and_used_by_every_later_draft(s
     shown = item.summary.value
     assert "Written for the public" in shown
     assert "some families <strong>early help</strong>." in shown
-    assert (
-        f"The team&#x27;s wording for the public, saved by alice on "
-        in shown
-    )
+    assert "The team&#x27;s wording for the public, saved by alice on " in shown
     assert f"(revision {last['revision']})" in shown
     assert "Written for the public: 1." in page.report.value
 
@@ -262,7 +263,8 @@ def test_a_field_withheld_needs_its_reason_and_then_shows_only_the_reason(store)
     form.save_button.click()
     assert "Saved: Model performance is withheld (Exempt: prejudice" in form.message.value
     record = public(store, "model_performance")
-    assert record is not None and record["withheld"] is True
+    assert record is not None
+    assert record["withheld"] is True
     field = draft_field(store, "model_performance")
     assert (field["status"], field["reason"]) == (
         "withheld",
@@ -286,9 +288,7 @@ def test_a_stale_form_is_a_conflict_naming_who_saved_first(store):
 
     form_b.text.value = "North West England"
     form_b.save_button.click()
-    assert "Not saved: someone else changed the public wording for Region" in (
-        form_b.message.value
-    )
+    assert "Not saved: someone else changed the public wording for Region" in (form_b.message.value)
     assert 'role="alert"' in form_b.message.value
     assert public(store, "region")["text"] == "England: the North West"
     assert store.answers_path(PID).read_bytes() == saved[0]
@@ -355,7 +355,8 @@ def test_user_text_is_escaped(store):
     assert "Saved the public wording for Region" in form.message.value
     shown = html_of(page)
     assert XSS not in shown
-    assert "<script" not in shown and "<img" not in shown
+    assert "<script" not in shown
+    assert "<img" not in shown
     description = page.item("description").summary.value
     assert "Flags families. &lt;script&gt;alert(1)&lt;/script&gt;&lt;img" in description
     assert "<strong>bold</strong>" in description  # markdown is still rendered
@@ -382,7 +383,7 @@ def test_the_page_entry_point_builds_the_page_for_the_signed_in_person(store, mo
     monkeypatch.setenv("JUPYTERHUB_USER", "alice")
     monkeypatch.delenv("JUPYTERHUB_API_URL", raising=False)
     monkeypatch.delenv("QUERY_STRING", raising=False)
-    monkeypatch.delenv("WORKBOOK_MODE", raising=False)
+    monkeypatch.delenv("WORKBOOK_IDENTITY", raising=False)
     page = transparency_page(project=PID, workspace=store.root)
     found = [x for x in walk(page) if isinstance(x, TransparencyPage)]
     assert len(found) == 1, html_of(page)[:500]
@@ -390,3 +391,21 @@ def test_the_page_entry_point_builds_the_page_for_the_signed_in_person(store, mo
     assert "Project not found" not in html_of(page)
     missing = transparency_page(project="no-such-project", workspace=store.root)
     assert "Project not found" in html_of(missing)
+
+
+def test_an_empty_project_gives_a_page_that_says_what_is_missing(store):
+    store.create("Blank Tool", "Test Council", project_id="blank", user="setup")
+    page = TransparencyPage(store, "blank", Actor(name="Ann Example"))  # roles off
+    draft = build_draft(store, "blank")
+    s = draft["summary"]
+    missing = [p for p in draft["problems"] if p["kind"] == "missing"]
+    assert len(missing) == s["required"] - s["required_filled"] > 0
+    assert f"Required fields still empty ({len(missing)})" in page.report.value
+    phase = page.item("phase").summary.value
+    assert "Required, and still empty." in phase
+    assert (
+        "Empty: nothing for it yet in the Explore phase sign-off, the Develop phase sign-off "
+        "and the Implement phase sign-off." in phase
+    )
+    assert "Editing as <strong>Ann Example</strong>. Each field" in html_of(page)
+    assert "Gaps: questions 1, 2" in page.framework.value

@@ -29,6 +29,7 @@ PAGES = {
     "02-develop.ipynb": ("Develop phase (questions 5 to 10)", "PhaseWorkbook("),
     "03-implement.ipynb": ("Implement phase (questions 11 to 13)", "PhaseWorkbook("),
     "04-review.ipynb": ("Oversight review", "ReviewPage("),
+    "07-transparency.ipynb": ("Transparency record", "TransparencyPage("),
 }
 QUERY = {"project": "demo"}
 NAMED = {"Cookie": "ew_user=Tester"}  # the browser session's name, as the page script keeps it
@@ -37,6 +38,7 @@ SOURCE_SNIPPETS = (
     "phase_page(",
     "start_page(",
     "review_page(",
+    "transparency_page(",
     "workspace = None",
     'project = "demo"',
     "in Voilà, ?project=",

@@ -85,6 +85,19 @@ function groupRadios() {
   }
 }
 
+// A form opened with a button is drawn after the kernel's request to focus its first field
+// has come and gone (ipywidgets sends it to views that exist): a field marked .ew-autofocus
+// takes focus once, when it appears (the transparency page's field forms).
+function focusNew() {
+  for (const box of document.querySelectorAll(".ew-autofocus:not([data-ew-focused])")) {
+    box.setAttribute("data-ew-focused", "");
+    const field = box.matches("input, textarea, select")
+      ? box
+      : box.querySelector("input, textarea, select");
+    if (field && field.getClientRects().length) field.focus();
+  }
+}
+
 // A link to a part of a page (02-develop's "See them in the risk register" goes to
 // 01-explore.ipynb?project=...#risk-register): the browser looked for the id before the
 // widgets were drawn, so go there once the page has been drawn (its footer is there).
@@ -343,6 +356,7 @@ function render({ model, el }) {
     labelling = setTimeout(() => {
       labelGroups();
       groupRadios();
+      focusNew();
       goToHash();
     }, 50);
   });
