@@ -240,8 +240,9 @@ def _who_note(session: EditSession) -> str:
     actor = session.actor
     name = f"<strong>{esc(actor.name)}</strong>"
     if not actor.enforced:
+        link = change_name_link(actor.name)
         return (
-            f'<p class="ew-hint">Editing as {name}.{change_name_link(actor.name)} '
+            f'<p class="ew-hint">Editing as {name}.{link}{"." if link else ""} '
             "Changes are saved automatically.</p>"
         )
     if actor.may(Action.edit):
