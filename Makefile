@@ -45,8 +45,18 @@ $(HUB_PROXY):
 	npm install --prefix .hub --no-save --no-audit --no-fund --loglevel=error \
 		configurable-http-proxy@4
 
+# JupyterLab on a free port of this machine only, opening notebooks/ with the workspace set.
+# The app object is exposed to the page so links between the app's pages open notebooks.
 lab: install
-	WORKBOOK_WORKSPACE=$(CURDIR)/workspace $(BIN)/jupyter lab notebooks/
+	$(BIN)/workbook --workspace $(CURDIR)/workspace demo --id $(PROJECT)
+	@port=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	root=; if [ "$$(id -u)" = 0 ]; then \
+	  echo "make lab: running as root, so JupyterLab is started with --allow-root (its kernels can change anything on this machine; prefer an ordinary user)."; \
+	  root=--allow-root; fi; \
+	echo "make lab: JupyterLab on port $$port with the workspace $(CURDIR)/workspace; it prints its address (with its access token) below."; \
+	WORKBOOK_WORKSPACE=$(CURDIR)/workspace $(BIN)/jupyter lab --ip=127.0.0.1 --port=$$port \
+	  --ServerApp.port_retries=0 --LabApp.expose_app_in_browser=True $$root \
+	  --ServerApp.root_dir=$(CURDIR)/notebooks $(LAB_ARGS)
 
 # Before the (slow) install, so a missing package stops make at once.
 test-packages:

@@ -16,8 +16,9 @@ import ipywidgets as w
 
 from widgets._bind import esc, html_block
 from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, TRANSPARENCY_PAGE, page_link
-from widgets.identity import identify
+from widgets.identity import Identity, identify
 from widgets.kernel_log import keep_kernel_log_off_the_page
+from widgets.lab import LabPage, in_lab, open_projects, project_chooser
 from widgets.phase import PhaseWorkbook
 from widgets.project import StartPage, UserNamePrompt
 from widgets.review import ReviewPage
@@ -55,6 +56,9 @@ def _with_user(
     editing: str = "",
     action: str = "edit",
     start_link: str = START_PAGE,
+    name: str = "",
+    top: Callable[[Actor], w.Widget] | None = None,
+    named: Callable[[str], None] | None = None,
 ) -> w.Widget:
     """Build the page for whoever this is (:func:`widgets.identity.identify`), with their
     roles (:mod:`workbook.roles`), asking their name once per browser session when the
@@ -64,8 +68,14 @@ def _with_user(
     Every page gets a :class:`PageStatus`: it watches the connection to the kernel and keeps
     the name in the browser's session cookie. A page with its own save indicator (a phase
     page) places it; otherwise it goes at the top.
+
+    In JupyterLab (:mod:`widgets.lab`) the kernel sees no cookie: ``name`` is the one the
+    page script read from it, ``top(actor)`` (the project chooser) heads the page, and
+    ``named(name)`` hears a name given in the prompt (to keep it when the page is rebuilt).
     """
     who = identify()
+    if not who.name and who.source == "self" and name:
+        who = Identity(name, "self")
     if who.refused:
         return _message("We could not confirm who you are", who.refused)
     roles = load_roles(store.root)  # an invalid roles.yaml: a message naming it (_guard)
@@ -76,10 +86,13 @@ def _with_user(
     def on_name(given: str, remember: bool = False) -> None:
         if remember:
             status.remember_user(given)
+            if named is not None:
+                named(given)
         actor = actor_for(given, source=who.source, groups=who.groups, roles=roles)
         content = _guard(lambda: _allowed(actor) or build(actor, status), start_link)
         placed = getattr(content, "save_indicator", None) is status
-        page.children = [content] if placed else [status, content]
+        head = [_guard(lambda: top(actor), start_link)] if top else []
+        page.children = [*head, content] if placed else [*head, status, content]
 
     if who.name:
         on_name(who.name)
@@ -150,17 +163,59 @@ def _project_page(
     page: str,
     action: str = "edit",
 ) -> w.Widget:
-    """A page of one project for one user: the URL's ``?project=`` wins in Voilà."""
+    """A page of one project for one user: the URL's ``?project=`` wins in Voilà. In
+    JupyterLab a "Project" chooser heads the page and the project chosen earlier in the
+    Lab tab wins (:mod:`widgets.lab`)."""
     keep_kernel_log_off_the_page()
     params = request_params()
     project_id = params.get("project") or project or ""
+    if not in_lab():
+        return _project_body(project_id, workspace, make, page=page, action=action)
+
+    def build(pid: str, name: str) -> w.Widget:
+        def chooser(store: Store, actor: Actor) -> w.Widget:
+            return project_chooser(open_projects(store, actor), pid, lambda p: lab.choose(p))
+
+        return _project_body(
+            pid,
+            workspace,
+            make,
+            page=page,
+            action=action,
+            name=name,
+            chooser=chooser,
+            named=lambda given: lab.named(given),
+        )
+
+    lab = LabPage(build, project_id)
+    return lab
+
+
+def _project_body(
+    project_id: str,
+    workspace: str | Path | None,
+    make: Callable[[Store, str, Actor, PageStatus], w.Widget],
+    *,
+    page: str,
+    action: str,
+    name: str = "",
+    chooser: Callable[[Store, Actor], w.Widget] | None = None,
+    named: Callable[[str], None] | None = None,
+) -> w.Widget:
     start = page_link(START_PAGE, project_id) if project_id else START_PAGE
 
     def build() -> w.Widget:
         store = Store(workspace)
-        info = store.open(project_id).project  # fail early, before asking for a name
+        try:
+            info = store.open(project_id).project  # fail early, before asking for a name
+        except (ProjectNotFound, UnsafeProjectId):
+            if chooser is None:
+                raise
+            info = None  # in Lab: ask who this is, then say so under the project chooser
 
         def for_user(actor: Actor, status: PageStatus) -> w.Widget:
+            if info is None:
+                store.open(project_id)  # raises: "Project not found"
             actor.require_member(project_id, info.members)
             return make(store, project_id, actor, status)
 
@@ -168,9 +223,12 @@ def _project_page(
             for_user,
             store=store,
             page_key=f"{page}?project={project_id}",
-            editing=f"{info.tool_name} ({info.local_authority})",
+            editing=f"{info.tool_name} ({info.local_authority})" if info else "",
             action=action,
             start_link=start,
+            name=name,
+            top=(lambda actor: chooser(store, actor)) if chooser else None,
+            named=named,
         )
 
     return _guard(build, start)
@@ -218,15 +276,26 @@ def start_page(project: str | None = None, workspace: str | Path | None = None):
     params = request_params()
     selected = params.get("project") or project
 
-    def build() -> w.Widget:
-        store = Store(workspace)
-        return _with_user(
-            lambda actor, _status: StartPage(store, user=actor, project_id=selected),
-            store=store,
-            page_key=START_PAGE,
-        )
+    def build(pid: str | None, name: str = "", remember: Callable[[str], None] | None = None):
+        def start(actor: Actor, _status: PageStatus) -> w.Widget:
+            page = StartPage(store, user=actor, project_id=pid)
+            if remember is not None:  # in Lab: the project picked here is the tab's choice
+                page.picker.observe(lambda change: remember(change["new"]), names="value")
+            return page
 
-    return _guard(build, START_PAGE)
+        store = Store(workspace)
+        named = (lambda given: lab.named(given)) if remember else None
+        return _with_user(start, store=store, page_key=START_PAGE, name=name, named=named)
+
+    if in_lab():
+        lab = LabPage(
+            lambda pid, name: _guard(
+                lambda: build(pid, name, lambda p: lab.remember(p)), START_PAGE
+            ),
+            selected or "",
+        )
+        return lab
+    return _guard(lambda: build(selected), START_PAGE)
 
 
 def maturity_page(authority: str | None = None, workspace: str | Path | None = None):
@@ -242,7 +311,7 @@ def maturity_page(authority: str | None = None, workspace: str | Path | None = N
     except ValueError:
         round_number = None
 
-    def build() -> w.Widget:
+    def build(name: str = "") -> w.Widget:
         store = Store(workspace)
         assessments = AssessmentStore(store.root)
         if not authority_id:
@@ -250,9 +319,10 @@ def maturity_page(authority: str | None = None, workspace: str | Path | None = N
                 lambda actor, _status: MaturityIndex(assessments, actor),
                 store=store,
                 page_key="06-maturity.ipynb",
+                name=name,
             )
         try:
-            name = assessments.open(authority_id).authority.name
+            title = assessments.open(authority_id).authority.name
         except (ProjectNotFound, UnsafeProjectId):
             return _message(
                 "Self-assessment not found",
@@ -266,7 +336,12 @@ def maturity_page(authority: str | None = None, workspace: str | Path | None = N
             ),
             store=store,
             page_key=maturity_link(authority_id),
-            editing=f"the maturity self-assessment of {name}",
+            editing=f"the maturity self-assessment of {title}",
+            name=name,
         )
 
+    if in_lab():  # the app's styles, a remembered name and links that open notebooks
+        return LabPage(
+            lambda _pid, name: _guard(lambda: build(name), START_PAGE), uses_project=False
+        )
     return _guard(build, START_PAGE)

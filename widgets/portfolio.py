@@ -17,6 +17,7 @@ import ipywidgets as w
 from widgets._bind import esc, html_block, plain_kw, stacked_kw
 from widgets.identity import identify
 from widgets.kernel_log import keep_kernel_log_off_the_page
+from widgets.lab import LabPage, in_lab
 from widgets.page import _guard, _message
 from widgets.phase import PHASE_PAGES, START_PAGE, page_link
 from widgets.voila_request import request_params
@@ -488,4 +489,8 @@ def portfolio_page(workspace: str | Path | None = None) -> w.Widget:
         page.add_class("ew-page")
         return page
 
+    if in_lab():  # the app's styles, and links that open the project's notebooks
+        return LabPage(
+            lambda _pid, _name: _guard(build, START_PAGE), uses_project=False, uses_name=False
+        )
     return _guard(build, START_PAGE)
