@@ -24,9 +24,8 @@ def _pyproject() -> dict:
 
 def _pip_requirements() -> dict[str, str]:
     project = _pyproject()["project"]
-    reqs = [
-        Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]
-    ]
+    extras = project["optional-dependencies"]
+    reqs = [Requirement(r) for r in project["dependencies"] + extras["test"] + extras["evidence"]]
     return {CONDA_NAMES.get(r.name.lower(), r.name.lower()): _spec(str(r.specifier)) for r in reqs}
 
 

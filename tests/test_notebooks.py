@@ -191,6 +191,10 @@ def test_nbval_runs_every_notebook(notebook_workspace):
             "-q",
             "-W",
             "ignore::DeprecationWarning",
+            # The starter evidence notebooks run with papermill, on their own data and
+            # parameters, in tests/test_evidence_notebooks.py.
+            "--ignore",
+            str(NOTEBOOKS / "evidence"),
             str(NOTEBOOKS),
         ],
         capture_output=True,

@@ -579,6 +579,20 @@ def test_notebooks_and_answers_are_not_served(voila_server):
     assert problems == []
 
 
+def test_notebooks_in_sub_folders_are_not_pages(voila_server):
+    """The evidence starters (notebooks/evidence/) are analysis code: Voilà must not run
+    them for a browser. Only the app's own pages, at the top of notebooks/, are served."""
+    assert (REPO / "notebooks" / "evidence" / "error-rates-by-group.ipynb").is_file()
+    for path in (
+        "/voila/render/evidence/error-rates-by-group.ipynb",
+        "/voila/render/evidence/data-quality.ipynb",
+        "/voila/render/evidence//data-quality.ipynb",
+    ):
+        status, body, _ = _raw_get(voila_server, path, follow=0)
+        assert status == 404, path
+        assert "fairlearn" not in body, path
+
+
 def test_file_list_and_contents_api_are_not_served(voila_server):
     """Voilà's file list and its contents API are not part of the app: `/voila/tree` goes to
     the start page and the contents API is not there (nothing lists the notebooks)."""

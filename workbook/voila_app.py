@@ -172,12 +172,18 @@ for it, so that the kernel it is given is recorded as theirs."""
 
 
 class _Page(TornadoVoilaHandler):
-    """Voilà's page handler, plus: a tokenised address is answered with a redirect to the
-    same address without the token (the login cookie is already set on that response),
-    and the page's response sets the ``_xsrf`` cookie for Voilà's tab-close request."""
+    """Voilà's page handler, plus: only notebooks at the top of the folder are pages; a
+    tokenised address is answered with a redirect to the same address without the token
+    (the login cookie is already set on that response), and the page's response sets the
+    ``_xsrf`` cookie for Voilà's tab-close request."""
 
     @tornado.web.authenticated
     async def get(self, path=None):  # type: ignore[no-untyped-def]
+        if path and "/" in path.strip("/"):
+            # Only the app's own pages, at the top of notebooks/: a notebook in a sub-folder
+            # (the evidence starters, notebooks/evidence/) is analysis code, which a
+            # browser must never run.
+            raise tornado.web.HTTPError(404)
         if self.settings.get("workbook_kernel_owners") is not None:
             _page_owner.set(_requester(self))
         if "token" in self.request.query_arguments:
