@@ -88,13 +88,23 @@ function groupRadios() {
 // A form opened with a button is drawn after the kernel's request to focus its first field
 // has come and gone (ipywidgets sends it to views that exist): a field marked .ew-autofocus
 // takes focus once, when it appears (the transparency page's field forms).
+// The box can be in the page before its field is drawn and laid out (a busy machine), and
+// showing it is not a change the observer sees: so try again for a moment until it is.
 function focusNew() {
   for (const box of document.querySelectorAll(".ew-autofocus:not([data-ew-focused])")) {
     box.setAttribute("data-ew-focused", "");
-    const field = box.matches("input, textarea, select")
-      ? box
-      : box.querySelector("input, textarea, select");
-    if (field && field.getClientRects().length) field.focus();
+    let tries = 0;
+    const attempt = () => {
+      const field = box.matches("input, textarea, select")
+        ? box
+        : box.querySelector("input, textarea, select");
+      if (field && field.getClientRects().length) {
+        field.focus();
+        return;
+      }
+      if (box.isConnected && ++tries < 100) setTimeout(attempt, 30);
+    };
+    attempt();
   }
 }
 
