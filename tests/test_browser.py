@@ -133,13 +133,18 @@ def focused(page: Page) -> dict[str, str]:
 
 
 def tab_until(page: Page, tag: str, name: str, *, back: bool = False, limit: int = 15) -> None:
-    """Press Tab (or Shift+Tab) until the element ``tag`` named ``name`` has focus."""
+    """Press Tab (or Shift+Tab) until the element ``tag`` named ``name`` has focus; if it
+    never does, the error says where focus went."""
+    seen = []
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if back else "Tab")
         now = focused(page)
+        seen.append(f"{now['tag']} {now['name'][:40]!r}")
         if now["tag"] == tag and now["name"] == name:
             return
-    raise AssertionError(f"{tag} {name!r} not reached with {limit} presses of Tab")
+    raise AssertionError(
+        f"{tag} {name!r} not reached with {limit} presses of Tab; focus went: {seen}"
+    )
 
 
 # ---- 1. each phase page saves what is typed and shows it again after a reload

@@ -22,7 +22,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.servers import SCREENSHOTS, Server, as_user
-from tests.test_browser import FOCUS_YELLOW, LOAD_TIMEOUT_MS, SAVE_TIMEOUT_S, focused
+from tests.test_browser import FOCUS_YELLOW, LOAD_TIMEOUT_MS, SAVE_TIMEOUT_S, focused, tab_until
 from tests.test_browser_reflow import FINDINGS_JS
 from workbook import maturity as mat
 from workbook.assessment import respondent_key
@@ -105,17 +105,6 @@ def tab_to_group(page: Page, group: str, limit: int = 40) -> dict[str, Any]:
         now = focused(page)
         seen.append(f"{now['tag']} {now['name'][:40]!r}")
     raise AssertionError(f"a radio of {group!r} not reached with Tab; focus went: {seen}")
-
-
-def tab_to(page: Page, tag: str, name: str, limit: int = 10) -> None:
-    seen = []
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        now = focused(page)
-        seen.append(f"{now['tag']} {now['name'][:40]!r}")
-        if now["tag"] == tag and now["name"] == name:
-            return
-    raise AssertionError(f"{tag} {name!r} not reached with Tab; focus went: {seen}")
 
 
 def axe_problems(page: Page) -> list[str]:
@@ -219,7 +208,7 @@ def test_a_rating_chosen_by_keyboard_is_saved_shown_and_there_after_a_reload(
     expect(strategy_row).to_contain_text("not rated yet")
 
     # ---- with a rationale it is saved, and the overview shows it without a reload
-    tab_to(page, "textarea", RATIONALE)
+    tab_until(page, "textarea", RATIONALE, limit=10)
     page.keyboard.type(REASON)
     expect(section.get_by_role("status").filter(has_text="saved")).to_have_text(
         "Your rating is saved."

@@ -18,7 +18,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from tests.servers import SCREENSHOTS, Server, as_user
-from tests.test_browser import LOAD_TIMEOUT_MS, focused, wait_for_disk
+from tests.test_browser import LOAD_TIMEOUT_MS, tab_until, wait_for_disk
 from tests.test_browser_reflow import FINDINGS_JS
 from workbook.demo import create_demo
 
@@ -38,20 +38,8 @@ def page(browser) -> Iterator[Page]:
     ctx.close()
 
 
-def tab_to(page: Page, tag: str, name: str, limit: int = 40) -> None:
-    """Press Tab until the element ``tag`` named ``name`` has focus."""
-    seen = []
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        now = focused(page)
-        seen.append(f"{now['tag']} {now['name']!r}")
-        if now["tag"] == tag and now["name"] == name:
-            return
-    raise AssertionError(f"{tag} {name!r} not reached with Tab; focus went: {seen}")
-
-
 def type_into(page: Page, tag: str, name: str, text: str) -> None:
-    tab_to(page, tag, name)
+    tab_until(page, tag, name, limit=40)
     page.keyboard.type(text)
 
 
@@ -95,35 +83,35 @@ def test_a_risk_added_by_keyboard_shows_in_the_heat_map_and_survives_a_reload(
     expect(heat_map.locator("caption")).to_contain_text("before and after mitigation")
 
     # ---- add a risk with the keyboard only
-    tab_to(page, "button", "Add a risk")
+    tab_until(page, "button", "Add a risk", limit=40)
     page.keyboard.press("Enter")
     expect(register.get_by_label("Title", exact=True)).to_be_focused()
     page.keyboard.type(TITLE)
     type_into(page, "textarea", "Description", "Retrained every week on the whole history.")
-    tab_to(page, "select", "Category")
+    tab_until(page, "select", "Category", limit=40)
     page.keyboard.type("Env")  # the option that starts so: Environmental sustainability
     expect(register.get_by_label("Category", exact=True)).to_have_value(
         "Environmental sustainability"
     )  # ipywidgets: option values are labels
-    tab_to(page, "input", "The public")
+    tab_until(page, "input", "The public", limit=40)
     page.keyboard.press("Space")
     type_into(page, "textarea", "Cause", "A schedule copied from a much larger service.")
-    tab_to(page, "select", "Likelihood before")
+    tab_until(page, "select", "Likelihood before", limit=40)
     page.keyboard.type("3")  # 3 Possible
-    tab_to(page, "select", "Impact before")
+    tab_until(page, "select", "Impact before", limit=40)
     page.keyboard.type("4")  # 4 Major
     type_into(page, "textarea", "Mitigation 1", "Retrain monthly, and only after drift.")
-    tab_to(page, "select", "Mitigation 1: further-work action (optional)")
+    tab_until(page, "select", "Mitigation 1: further-work action (optional)", limit=40)
     page.keyboard.press("ArrowDown")  # the first action: question 4's purpose statement
-    tab_to(page, "select", "Likelihood after")
+    tab_until(page, "select", "Likelihood after", limit=40)
     page.keyboard.type("2")
-    tab_to(page, "select", "Impact after")
+    tab_until(page, "select", "Impact after", limit=40)
     page.keyboard.type("2")
     type_into(page, "input", "Owner (a role, not a person's name)", "Data engineer")
-    tab_to(page, "input", "Next review date")
+    tab_until(page, "input", "Next review date", limit=40)
     page.keyboard.type("04302027")  # mm dd yyyy: the browser's en-US date field
     type_into(page, "textarea", "Note", "Agreed at the May board.")
-    tab_to(page, "button", "Save risk")
+    tab_until(page, "button", "Save risk", limit=40)
     page.keyboard.press("Enter")
 
     done = register.locator(".ew-add-risk [role=status]")

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.servers import SCREENSHOTS, Server, as_user
-from tests.test_browser import FOCUS_YELLOW, LOAD_TIMEOUT_MS, focused, wait_for_disk
+from tests.test_browser import FOCUS_YELLOW, LOAD_TIMEOUT_MS, focused, tab_until, wait_for_disk
 from tests.test_browser_maturity import check_widths, report
 from workbook.atrs import build_draft
 from workbook.demo import create_demo
@@ -37,18 +37,6 @@ def page(browser) -> Iterator[Page]:
     ctx.set_default_timeout(30_000)
     yield ctx.new_page()
     ctx.close()  # closing the tab lets Voilà shut the page's kernel down
-
-
-def tab_to(page: Page, tag: str, name: str, limit: int = 40) -> None:
-    """Press Tab until the element ``tag`` named ``name`` has focus."""
-    seen = []
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        now = focused(page)
-        seen.append(f"{now['tag']} {now['name'][:40]!r}")
-        if now["tag"] == tag and now["name"] == name:
-            return
-    raise AssertionError(f"{tag} {name!r} not reached with Tab; focus went: {seen}")
 
 
 def shoot(page: Page, width: int, height: int, part: str) -> None:
@@ -83,17 +71,17 @@ def test_a_field_written_by_keyboard_is_saved_and_there_after_a_reload(
     expect(page.get_by_role("heading", name="Principle: Transparency")).to_be_visible()
 
     # ---- keyboard only: the contents link, the field's Edit button, type, save
-    tab_to(page, "a", "Summary information")
+    tab_until(page, "a", "Summary information", limit=40)
     page.keyboard.press("Enter")
     expect(page.locator("#sheet-summary_information")).to_be_focused()
-    tab_to(page, "button", "Edit public wording for Region")
+    tab_until(page, "button", "Edit public wording for Region", limit=40)
     assert focused(page)["outline"] == f"solid 3px {FOCUS_YELLOW}", focused(page)
     page.keyboard.press("Enter")
     box = region.get_by_label("Public wording for Region", exact=True)
     expect(box).to_be_focused()
     expect(box).to_have_value("")  # nothing in the workbook feeds it
     page.keyboard.type(WORDING)
-    tab_to(page, "button", "Save public wording for Region", limit=5)
+    tab_until(page, "button", "Save public wording for Region", limit=5)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     region.screenshot(path=SCREENSHOTS / "transparency-form.png")
     page.keyboard.press("Space")
