@@ -109,7 +109,9 @@ def test_a_risk_added_by_keyboard_shows_in_the_heat_map_and_survives_a_reload(
     page.keyboard.type("2")
     type_into(page, "input", "Owner (a role, not a person's name)", "Data engineer")
     tab_until(page, "input", "Next review date", limit=40)
-    page.keyboard.type("04302027")  # mm dd yyyy: the browser's en-US date field
+    # mm dd yyyy: the browser's en-US date field, typed at a person's pace (typed at once
+    # on a busy machine, a year of 0002 was once kept)
+    page.keyboard.type("04302027", delay=40)
     type_into(page, "textarea", "Note", "Agreed at the May board.")
     tab_until(page, "button", "Save risk", limit=40)
     page.keyboard.press("Enter")
