@@ -278,7 +278,7 @@ def validate(ctx: click.Context, target: str) -> None:
 def demo(ctx: click.Context, project_id: str) -> None:
     """Create a partly filled demo project and a demo authority's maturity self-assessment
     (leaves existing ones untouched)."""
-    from workbook.demo import create_demo, create_demo_maturity
+    from workbook.demo import attach_demo_evidence, create_demo, create_demo_maturity
 
     store = _store(ctx)
     if store.exists(project_id):
@@ -286,6 +286,15 @@ def demo(ctx: click.Context, project_id: str) -> None:
     else:
         wb = create_demo(store, project_id=project_id, user=current_user())
         echo(f"Created demo project {wb.project.id!r} ({wb.project.tool_name}) in {store.root}")
+        attached = attach_demo_evidence(store, project_id, user=current_user())
+        if attached:
+            from workbook.export.evidence import run_evidence
+
+            echo("Running its evidence notebooks (" + ", ".join(attached) + ")...")
+            runs = run_evidence(store, project_id, ran_by=current_user())
+            for found in runs.values():
+                for run in found:
+                    echo(f"  {_evidence_line(run)}")
     assessments = _assessments(ctx)
     if assessments.list():
         return  # an authority's assessment is there already: leave it
@@ -478,6 +487,21 @@ def serve(
 @click.option("--keep-notebook", is_flag=True, help="Keep each executed report notebook too.")
 @click.option("--pack", is_flag=True, help="Also write <out>/index.html listing every project.")
 @click.option("--changes", is_flag=True, help="Add each phase's changes since its last sign-off.")
+@click.option(
+    "--with-code", is_flag=True, help="Show the code of evidence notebooks, not only their outputs."
+)
+@click.option(
+    "--no-evidence",
+    is_flag=True,
+    help="Do not run evidence notebooks (the documents then show none of their outputs).",
+)
+@click.option(
+    "--evidence-timeout",
+    type=click.IntRange(min=1, max=3600),
+    default=None,
+    metavar="SECONDS",
+    help="How long one cell of an evidence notebook may run (default: 120).",
+)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -490,8 +514,16 @@ def export(
     keep_notebook: bool,
     pack: bool,
     changes: bool,
+    with_code: bool,
+    no_evidence: bool,
+    evidence_timeout: int | None,
 ) -> None:
-    """Export PROJECTS (or --all) as documents for an oversight group."""
+    """Export PROJECTS (or --all) as documents for an oversight group.
+
+    Each project's evidence notebooks are run again first, as you, each in a fresh kernel
+    in its own folder; their tables, figures and text appear under their questions with
+    when and how they ran. A notebook that fails is shown as failed; the export goes on.
+    """
     from workbook.export import export_projects, parse_formats
 
     if bool(projects) == all_projects:
@@ -508,12 +540,19 @@ def export(
         pack=pack,
         progress=sys.stderr.isatty(),
         changes=changes,
+        evidence=not no_evidence,
+        with_code=with_code,
+        ran_by=current_user(),
+        evidence_timeout=evidence_timeout,
     )
     for item in result.projects:
         if item.ok:
             echo(f"{item.project}: " + ", ".join(f.name for f in item.files))
         else:
             echo(f"{item.project}: FAILED: {item.error}", err=True)
+        for run in item.evidence:
+            if run["status"] != "passed":
+                echo(f"{item.project}: evidence {_evidence_line(run)}", err=True)
     if result.index:
         echo(f"Oversight pack: {result.index}")
     done = len(result.projects) - len(result.failed)
@@ -602,7 +641,9 @@ def history(
     color = _color()
     if heading is None:  # the log, revision by revision
         wanted = None if show_all else limit + 1
-        entries = review.history_entries(store, project, phase_id=phase, limit=wanted)
+        entries = review.history_entries(
+            store, project, phase_id=phase, limit=wanted, evidence=True
+        )
         more = wanted is not None and len(entries) > limit
         if more:
             entries = entries[1:]
@@ -743,6 +784,12 @@ def _describe(e: dict[str, Any], color: bool, threads: dict[str, str]) -> str | 
     parts = path.split(".")
     if e.get("outcome") == "created":
         return "Created the project"
+    if e.get("outcome") == "evidence" and len(parts) >= 3:
+        q = load_bank().question(parts[1])
+        file = ".".join(parts[2:])
+        file = f"data/{file[5:]}" if file.startswith("data.") else file
+        done = "added" if old is None else "removed" if new is None else "changed"
+        return f"Question {q.number}: evidence {file} {done}"
     if parts[:2] == ["review", "threads"] and len(parts) >= 3:
         if len(parts) == 3 and isinstance(new, dict):
             where = review.target_label(new.get("target", ""))
@@ -1328,6 +1375,191 @@ def _clip(text: str, width: int) -> str:
 def _cell(text: str, width: int = 60) -> str:
     """Stored text for one table cell or heading: one line, no control characters."""
     return _clip(" ".join(clean_text(str(text)).split()), width)
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+@cli.group()
+def evidence() -> None:
+    """Evidence notebooks: analysis kept beside an answer and run again at each export.
+
+    A notebook is attached to a question (it is copied into the project's evidence/ folder
+    with its data files). It must have one cell tagged 'parameters' holding only plain
+    values; `project` and `workspace` are filled in when it declares them, and a path
+    parameter (a name ending _path, _file or _dir) must stay inside its folder.
+    """
+
+
+def _question_id(question: str) -> str:
+    from workbook.bank import load_bank
+
+    qid = question.lower()
+    qid = qid if qid.startswith("q") else f"q{qid}"
+    try:
+        load_bank().question(qid)
+    except KeyError:
+        raise click.ClickException(
+            f"{question!r} is not a question of the workbook (q1 to q13)"
+        ) from None
+    return qid
+
+
+def _evidence_line(run: dict[str, Any]) -> str:
+    where = f"{run['question']} {run['name']}"
+    if run["status"] == "passed":
+        return f"{where}: passed"
+    if run["status"] == "refused":
+        return f"{where}: refused: {run.get('reason') or run.get('error')}"
+    reason = f": {run['reason']}" if run.get("reason") else ""
+    return f"{where}: FAILED ({run.get('error') or 'error'}){reason}"
+
+
+@evidence.command("add")
+@click.argument("project")
+@click.argument("question")
+@click.argument("notebook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--data",
+    "data_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A data file the notebook reads, copied into data/ beside it (repeat for more).",
+)
+@click.option("--name", default=None, help="The name to keep it under (default: its file name).")
+@click.pass_context
+def evidence_add(
+    ctx: click.Context,
+    project: str,
+    question: str,
+    notebook: Path,
+    data_files: tuple[Path, ...],
+    name: str | None,
+) -> None:
+    """Attach NOTEBOOK to QUESTION (q7 or 7) of PROJECT as evidence."""
+    from workbook.evidence import check_notebook, check_paths, notebook_name
+
+    store = _store(ctx)
+    store.open(project)  # an unknown project: one line, before anything is read
+    qid = _question_id(question)
+    given = name if name is None or name.endswith(".ipynb") else f"{name}.ipynb"
+    kept = notebook_name(given or notebook)
+    raw = notebook.read_bytes()
+    data = {}
+    for path in data_files:
+        data[path.name] = path.read_bytes()
+    folder = store.evidence_folder(project, qid)
+    # The paths it declares are checked where it will run, with the data it brings.
+    checked = check_notebook(raw, notebook)
+    check_paths(checked.parameters, folder, notebook)
+    added = store.add_evidence(project, qid, kept, raw, data, user=current_user())
+    echo(f"Attached {kept} to question {qid[1:]} of {project} ({added.sha256[:12]}).")
+    if data:
+        echo("With data: " + ", ".join(f"data/{n}" for n in sorted(data)))
+    missing = [
+        f"{k} = {v!r}"
+        for k, v in checked.parameters.items()
+        if k.endswith(("_path", "_file")) and isinstance(v, str) and not (folder / v).exists()
+    ]
+    if missing:
+        echo(
+            "Warning: these path parameters name files that are not there yet: "
+            + "; ".join(missing)
+            + " (attach them with --data)",
+            err=True,
+        )
+    echo("It will run again at each `workbook export`; `workbook evidence run` runs it now.")
+
+
+@evidence.command("list")
+@click.argument("project")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def evidence_list(ctx: click.Context, project: str, as_json: bool) -> None:
+    """List PROJECT's evidence notebooks, with their last run."""
+    import json
+
+    from workbook.export.dates import moment
+
+    store = _store(ctx)
+    store.open(project)
+    rows = []
+    for qid, files in store.evidence(project).items():
+        for f in files:
+            last = store.read_evidence_run(project, qid, f.name) or {}
+            rows.append(
+                {
+                    "question": qid,
+                    "name": f.name,
+                    "sha256": f.sha256,
+                    "last_run": {
+                        k: last.get(k)
+                        for k in ("ran_at", "ran_by", "status", "error", "duration_s", "sha256")
+                    }
+                    if last
+                    else None,
+                    "changed_since_run": bool(last) and last.get("sha256") != f.sha256,
+                }
+            )
+    for problem in store.evidence_problems(project):
+        where = "/".join(x for x in (problem["question"], problem["name"]) if x)
+        echo(f"Warning: {project}/evidence/{where}: {problem['reason']}", err=True)
+    if as_json:
+        echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        echo(f"{project} has no evidence notebooks; `workbook evidence add` attaches one.")
+        return
+    for row in rows:
+        last = row["last_run"]
+        if last:
+            when = f"last run {moment(last['ran_at'])}: {last['status']}"
+            when += f" ({last['error']})" if last.get("error") else ""
+            when += "; changed since" if row["changed_since_run"] else ""
+        else:
+            when = "not run yet"
+        echo(f"{row['question']}  {row['name']}  {row['sha256'][:12]}  {when}")
+
+
+@evidence.command("remove")
+@click.argument("project")
+@click.argument("question")
+@click.argument("name")
+@click.pass_context
+def evidence_remove(ctx: click.Context, project: str, question: str, name: str) -> None:
+    """Detach evidence notebook NAME from QUESTION of PROJECT (its data files stay)."""
+    store = _store(ctx)
+    qid = _question_id(question)
+    store.remove_evidence(project, qid, name, user=current_user())
+    echo(f"Removed {name} from question {qid[1:]} of {project}.")
+
+
+@evidence.command("run")
+@click.argument("project")
+@click.option("--with-code", is_flag=True, help="Keep the code in the run's outputs too.")
+@click.pass_context
+def evidence_run(ctx: click.Context, project: str, with_code: bool) -> None:
+    """Run PROJECT's evidence notebooks now, as you, and keep each one's outputs."""
+    from workbook.export.evidence import run_evidence
+
+    store = _store(ctx)
+    store.open(project)
+    for problem in store.evidence_problems(project):
+        where = "/".join(x for x in (problem["question"], problem["name"]) if x)
+        echo(f"Warning: {project}/evidence/{where}: {problem['reason']}", err=True)
+    runs = run_evidence(store, project, ran_by=current_user(), with_code=with_code)
+    if not runs:
+        echo(f"{project} has no evidence notebooks.")
+        return
+    failed = 0
+    for found in runs.values():
+        for run in found:
+            failed += run["status"] != "passed"
+            echo(
+                f"{_evidence_line(run)} ({run['duration_s']:.1f} s)", err=run["status"] != "passed"
+            )
+    if failed:
+        ctx.exit(1)
 
 
 def main(argv: list[str] | None = None) -> None:

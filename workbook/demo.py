@@ -8,6 +8,7 @@ real history, and a test checks the file validates.
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -49,6 +50,34 @@ def create_demo(store: Store, *, project_id: str = "demo", user: str) -> Workboo
     _add_register(filled, data.get("risks") or {}, user)
     edited = validate_data(filled, f"workbook/content/{DEMO_FILE}")
     return store.save(edited, base=base, user=user)
+
+
+STARTER_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks" / "evidence"
+"""The starter evidence notebooks and their invented data, in the project's repository."""
+DEMO_EVIDENCE = {
+    "q5": ("data-quality.ipynb",),
+    "q7": ("error-rates-by-group.ipynb",),
+    "q10": ("error-rates-by-group.ipynb",),
+}
+"""Which starter notebooks the demo attaches to which question."""
+
+
+def attach_demo_evidence(store: Store, project_id: str, *, user: str) -> list[str]:
+    """Attach the starter notebooks (with their data) to the demo's questions 5, 7 and 10.
+
+    Returns what was attached, as ``q7/name.ipynb``; nothing when the starter notebooks
+    are not there (an installed package without the repository's ``notebooks/``)."""
+    data_file = STARTER_NOTEBOOKS / "data" / "referrals.csv"
+    if not data_file.is_file():
+        return []
+    data = {data_file.name: data_file.read_bytes()}
+    done = []
+    for qid, names in DEMO_EVIDENCE.items():
+        for name in names:
+            raw = (STARTER_NOTEBOOKS / name).read_bytes()
+            store.add_evidence(project_id, qid, name, raw, data, user=user)
+            done.append(f"{qid}/{name}")
+    return done
 
 
 def _add_register(filled: dict[str, Any], register: dict[str, Any], user: str) -> None:

@@ -32,7 +32,9 @@ from workbook.model import MAX_REVISION
 BLOCK_BYTES = 64 * 1024
 MAX_REPORTED = 20
 """Bad lines reported one by one per history file; any more are summed up in one line."""
-OUTCOMES = frozenset({"created", "saved", "conflict"})
+OUTCOMES = frozenset({"created", "saved", "conflict", "evidence"})
+"""``evidence``: an evidence notebook or data file added, changed or removed (its path is
+``evidence.<question>.<file>``; old and new are SHA-256 hashes). It changes no field."""
 LANDED = frozenset({"created", "saved"})
 MAX_META_CHARS = 1_000
 _PATH = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
@@ -48,7 +50,7 @@ def problem_with(entry: Any) -> str | None:
         return f"expected a JSON object, found {type(entry).__name__}"
     outcome = entry.get("outcome")
     if outcome not in OUTCOMES:
-        return "no known 'outcome' (created, saved or conflict)"
+        return "no known 'outcome' (created, saved, conflict or evidence)"
     if not is_revision(entry.get("revision")):
         return "'revision' is not a whole number between 0 and 1,000,000,000"
     if "base_revision" in entry and not is_revision(entry["base_revision"]):

@@ -95,6 +95,26 @@ PRELOAD = (
 
 _REQUIRED = frozenset({"ipykernel.kernelapp", "workbook.export.report", "workbook.store"})
 
+EVIDENCE_PRELOAD = (
+    "numpy",
+    "pandas",
+    "matplotlib",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+    "sklearn.metrics",
+    "fairlearn.metrics",
+)
+"""What an evidence notebook's zygote imports besides :data:`PRELOAD`: the analysis
+libraries the starter notebooks use (any that is not installed is skipped). Not
+``matplotlib.pyplot`` nor its inline backend: importing that backend is what connects
+figures to the kernel's display, so it must happen in the kernel."""
+
+KINDS = {"default": PRELOAD, "evidence": PRELOAD + EVIDENCE_PRELOAD}
+"""The zygotes a process may keep, one of each kind, by what they import."""
+
+_KIND_ENV = "WORKBOOK_ZYGOTE_KIND"
+_SINGLE_THREADED = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
 START_TIMEOUT_S = 120.0
 """How long the first fork may take: it waits for the zygote to finish importing."""
 
@@ -202,12 +222,19 @@ class Zygote:
         self._answered = False
 
     @classmethod
-    def start(cls, command: Sequence[str] | None = None) -> Zygote:
-        """Start a zygote (``ZYGOTE_COMMAND`` unless given). It imports in the background;
-        the first fork waits for it."""
+    def start(cls, command: Sequence[str] | None = None, kind: str = "default") -> Zygote:
+        """Start a zygote (``ZYGOTE_COMMAND`` unless given) importing what ``kind`` names
+        (:data:`KINDS`). It imports in the background; the first fork waits for it."""
         folder = tempfile.mkdtemp(prefix="workbook-zygote-")  # mode 0700: ours alone
         address = os.path.join(folder, "zygote.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = {**os.environ, _KIND_ENV: kind}
+        if kind == "evidence":
+            # Numerical libraries start thread pools when imported; a fork keeps only the
+            # thread that forked. One thread each, set before they are imported.
+            env.update({name: "1" for name in _SINGLE_THREADED})
+            # matplotlib reads its backend when imported: the one a kernel would choose.
+            env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
         try:
             listener.bind(address)
             listener.listen(64)
@@ -216,6 +243,7 @@ class Zygote:
                 stdin=subprocess.PIPE,  # closed when we exit: the zygote then exits too
                 pass_fds=(listener.fileno(),),
                 cwd=folder,
+                env=env,
                 start_new_session=True,  # a Ctrl-C meant for us is not sent to it
             )
         except OSError:
@@ -284,51 +312,50 @@ def forking_available() -> bool:
     return sys.platform.startswith("linux") and os.environ.get(ENV_SWITCH, "1") != "0"
 
 
-_shared: Zygote | None = None
-_shared_failed = False
+_shared: dict[str, Zygote] = {}
+_shared_failed: set[str] = set()
 _shared_lock = threading.Lock()
 
 
-def shared_zygote() -> Zygote | None:
-    """This process's zygote, started on first use; None if forking is not to be used."""
-    global _shared, _shared_failed
+def shared_zygote(kind: str = "default") -> Zygote | None:
+    """This process's zygote of ``kind``, started on first use; None if forking is not to
+    be used."""
     if not forking_available():
         return None
     with _shared_lock:
-        if _shared is not None and not _shared.alive:
-            _discard_locked("it has exited")
-        if _shared is None and not _shared_failed:
+        zygote = _shared.get(kind)
+        if zygote is not None and not zygote.alive:
+            _discard_locked("it has exited", kind)
+        if kind not in _shared and kind not in _shared_failed:
             try:
-                _shared = Zygote.start()
+                _shared[kind] = Zygote.start(kind=kind)
             except OSError as exc:
-                _shared_failed = True
+                _shared_failed.add(kind)
                 log.info("kernel zygote not started (%s); starting kernels normally", exc)
-        return _shared
+        return _shared.get(kind)
 
 
-def discard_shared_zygote(reason: str) -> None:
-    """Stop using this process's zygote: later kernels start the usual way."""
+def discard_shared_zygote(reason: str, kind: str = "default") -> None:
+    """Stop using this process's zygote of ``kind``: later kernels start the usual way."""
     with _shared_lock:
-        _discard_locked(reason)
+        _discard_locked(reason, kind)
 
 
-def _discard_locked(reason: str) -> None:
-    global _shared, _shared_failed
+def _discard_locked(reason: str, kind: str = "default") -> None:
     log.info("kernel zygote not used any more (%s); starting kernels normally", reason)
-    _shared_failed = True
-    if _shared is not None:
-        _shared.close()
-        _shared = None
+    _shared_failed.add(kind)
+    zygote = _shared.pop(kind, None)
+    if zygote is not None:
+        zygote.close()
 
 
 def shutdown_shared_zygote() -> None:
-    """Stop this process's zygote, if any; the next kernel starts a new one."""
-    global _shared, _shared_failed
+    """Stop this process's zygotes, if any; the next kernel starts a new one."""
     with _shared_lock:
-        if _shared is not None:
-            _shared.close()
-        _shared = None
-        _shared_failed = False
+        for zygote in _shared.values():
+            zygote.close()
+        _shared.clear()
+        _shared_failed.clear()
 
 
 atexit.register(shutdown_shared_zygote)
@@ -338,10 +365,12 @@ class ZygoteProvisioner(LocalProvisioner):  # type: ignore[misc]
     """The local provisioner, launching the kernel by a fork of the zygote when it can."""
 
     _forked: ForkedKernel | None = None
+    zygote_kind = "default"
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         args = _ipykernel_args(cmd)
-        zygote = shared_zygote() if args is not None and _plain_launch(kwargs) else None
+        plain = args is not None and _plain_launch(kwargs)
+        zygote = shared_zygote(self.zygote_kind) if plain else None
         if zygote is not None and args is not None:
             try:
                 process = zygote.fork(
@@ -350,7 +379,7 @@ class ZygoteProvisioner(LocalProvisioner):  # type: ignore[misc]
                     env=dict(kwargs.get("env") or os.environ),
                 )
             except ZygoteError as exc:
-                discard_shared_zygote(str(exc))
+                discard_shared_zygote(str(exc), self.zygote_kind)
             else:
                 self._forked = process
                 self.process = process
@@ -438,10 +467,12 @@ class ForkingLaunch:
     """Mixin for a jupyter_client kernel manager: launch through :class:`ZygoteProvisioner`
     when the kernel spec asks for the ordinary local launch."""
 
+    provisioner_class: type[ZygoteProvisioner] = ZygoteProvisioner
+
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         if self.provisioner is None and _local_provisioner(self.kernel_spec):  # type: ignore[attr-defined]
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))  # type: ignore[attr-defined]
-            self.provisioner = ZygoteProvisioner(
+            self.provisioner = self.provisioner_class(
                 kernel_id=self.kernel_id,
                 kernel_spec=self.kernel_spec,
                 parent=self,  # type: ignore[attr-defined]
@@ -478,6 +509,19 @@ class ForkingKernelManager(ForkingLaunch, AsyncKernelManager):  # type: ignore[m
         await super()._async_finish_shutdown(
             waittime=waittime, pollinterval=min(pollinterval, SHUTDOWN_POLL_S), restart=restart
         )
+
+
+class EvidenceProvisioner(ZygoteProvisioner):  # type: ignore[misc]
+    """Kernels forked from the zygote that has the analysis libraries imported."""
+
+    zygote_kind = "evidence"
+
+
+class EvidenceKernelManager(ForkingKernelManager):  # type: ignore[misc]
+    """:class:`ForkingKernelManager` for evidence notebooks: each kernel is a new process
+    forked from a zygote that has also imported :data:`EVIDENCE_PRELOAD`."""
+
+    provisioner_class = EvidenceProvisioner
 
 
 def _local_provisioner(spec: Any) -> bool:
@@ -539,7 +583,7 @@ def _preload() -> None:
     try:
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
-        for name in PRELOAD:
+        for name in KINDS.get(os.environ.get(_KIND_ENV, "default"), PRELOAD):
             try:
                 importlib.import_module(name)
             except ImportError:

@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     ValidationError,
     create_model,
@@ -553,6 +554,23 @@ class WorkbookBase(_Strict):
 
     revision: int = Field(0, ge=0, le=MAX_REVISION, description="Goes up by one on every save.")
     project: ProjectInfo
+    # The hashes of the project's evidence files, {question id: {file: sha256}}, set by
+    # the store when it reads the project (None: not read from a project folder). They are
+    # part of a phase's sign-off fingerprint: see workbook.review.phase_fingerprint.
+    _evidence: dict[str, dict[str, str]] | None = PrivateAttr(default=None)
+
+    @property
+    def evidence_hashes(self) -> dict[str, dict[str, str]] | None:
+        return self._evidence
+
+    def __eq__(self, other: object) -> bool:
+        """The same content: where the workbook was read from (its evidence) is not part
+        of it."""
+        if not isinstance(other, WorkbookBase):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
 
     def answer(self, question_id: str) -> AnswerBase:
         if question_id not in type(self.answers).model_fields:  # type: ignore[attr-defined]

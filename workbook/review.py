@@ -128,7 +128,7 @@ def path_phase(path: str, bank: Bank | None = None) -> str | None:
     parts = path.split(".")
     if parts[0] == "phases" and len(parts) > 1:
         return parts[1]
-    if parts[0] == "answers" and len(parts) > 1:
+    if parts[0] in ("answers", "evidence") and len(parts) > 1:
         try:
             return bank.question(parts[1]).phase
         except KeyError:
@@ -370,10 +370,18 @@ def _thread(workbook: WorkbookBase, thread_id: str) -> Any:
 # --------------------------------------------------------------------------- sign-off
 
 
-def phase_fingerprint(data: dict[str, Any] | WorkbookBase, phase_id: str) -> str:
-    """SHA-256 of a phase's content: its checklist, note and answers (not who/when), and
-    for Explore the risk register once it has anything in it."""
+def phase_fingerprint(
+    data: dict[str, Any] | WorkbookBase,
+    phase_id: str,
+    evidence: dict[str, dict[str, str]] | None = None,
+) -> str:
+    """SHA-256 of a phase's content: its checklist, note and answers (not who/when), for
+    Explore the risk register once it has anything in it, and the SHA-256 of each evidence
+    notebook and data file attached to the phase's questions (``evidence``; by default
+    those the store found when it read the workbook), once there are any."""
     if isinstance(data, WorkbookBase):
+        if evidence is None:
+            evidence = data.evidence_hashes
         data = data.to_data()
     bank = load_bank()
     content = {
@@ -391,6 +399,15 @@ def phase_fingerprint(data: dict[str, Any] | WorkbookBase, phase_id: str) -> str
             "items": register.get("items", {}),
             "considered": {k: v.get("reason") for k, v in register.get("considered", {}).items()},
         }
+    attached = {
+        q.id: (evidence or {})[q.id]
+        for q in bank.phase(phase_id).questions
+        if (evidence or {}).get(q.id)
+    }
+    if attached:
+        # Left out while there is none, so sign-offs made before it stay current; adding,
+        # changing or removing an analysis or its data makes the sign-off out of date.
+        content["evidence"] = attached
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -538,7 +555,10 @@ def sign_off(
 def _at_revision(store: Store, project_id: str, current: WorkbookBase, revision: int) -> Any:
     if revision == current.revision:
         return current
-    return workbook_at(store, project_id, revision)
+    read = workbook_at(store, project_id, revision)
+    # The history keeps no copy of evidence notebooks: the reader saw today's.
+    read._evidence = current.evidence_hashes
+    return read
 
 
 # --------------------------------------------------------------------------- history
@@ -601,16 +621,20 @@ def history_entries(
     phase_id: str | None = None,
     include_review: bool = True,
     limit: int | None = None,
+    evidence: bool = False,
 ) -> list[dict[str, Any]]:
     """Saved changes after revision ``since`` (all if None), optionally in one phase,
-    oldest first. With ``limit``, only the newest ``limit`` of them.
+    oldest first. With ``limit``, only the newest ``limit`` of them. With ``evidence``,
+    evidence notebooks added, changed or removed too (they change no field).
 
     The history is read from its end and only as far as needed: back to ``since``, or
     until ``limit`` entries are found.
     """
     bank = load_bank()
     out: list[dict[str, Any]] = []
-    for e in _landed_backward(store, project_id):
+    outcomes = {"saved", "created", "evidence"} if evidence else {"saved", "created"}
+    landed = (e for e in store.iter_history(project_id) if e["outcome"] in outcomes)
+    for e in landed:
         if since is not None and e["revision"] <= since:
             break
         path = e["path"]

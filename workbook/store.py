@@ -84,6 +84,16 @@ LOCK_FILE = ".lock"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """An answers file bigger than this is refused before it is parsed."""
 LOCK_TIMEOUT_S = 15.0
+EVIDENCE_FOLDER = "evidence"
+"""``<project>/evidence/<question id>/<name>.ipynb``: evidence notebooks; beside each
+question's notebooks, ``data/`` (their data files) and ``.runs/`` (their last runs)."""
+EVIDENCE_DATA = "data"
+EVIDENCE_RUNS = ".runs"
+EVIDENCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,79}\.ipynb")
+EVIDENCE_DATA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}(?:\.[A-Za-z0-9]{1,10}){0,2}")
+EVIDENCE_QUESTION = re.compile(r"q[0-9]{1,2}")
+MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
+"""An evidence notebook or data file bigger than this is refused."""
 WORKSPACE_ENV = "WORKBOOK_WORKSPACE"
 DEFAULT_WORKSPACE = "workspace"
 
@@ -313,10 +323,12 @@ def writes(workbook: WorkbookBase) -> str:
     return workbook.model_dump_json(indent=2) + "\n"
 
 
-def _too_big(size: int, source: Path | str | None) -> InvalidProjectFile:
+def _too_big(
+    size: int, source: Path | str | None, limit: int = MAX_FILE_BYTES, what: str = "an answers file"
+) -> InvalidProjectFile:
     return InvalidProjectFile(
-        f"file is {size:,} bytes; an answers file is at most {MAX_FILE_BYTES:,} bytes "
-        f"({MAX_FILE_BYTES // 1_048_576} MB). It was not read",
+        f"file is {size:,} bytes; {what} is at most {limit:,} bytes "
+        f"({limit // 1_048_576} MB). It was not read",
         path=source,
     )
 
@@ -347,20 +359,27 @@ def read_file(
     return reads(_read_bytes(path, follow_symlinks, dir_fd), source=path)
 
 
-def _read_bytes(path: Path, follow_symlinks: bool, dir_fd: int | None) -> bytes:
+def _read_bytes(
+    path: Path, follow_symlinks: bool, dir_fd: int | None, limit: int = MAX_FILE_BYTES
+) -> bytes:
     """A workspace file's bytes: a regular file only, and no bigger than the limit."""
     fd = open_regular(path, follow_symlinks=follow_symlinks, dir_fd=dir_fd)
     with os.fdopen(fd, "rb") as fh:
         size = os.fstat(fd).st_size
-        if size > MAX_FILE_BYTES:
-            raise _too_big(size, path)
+        if size > limit:
+            raise _too_big(
+                size,
+                path,
+                limit,
+                "a workspace file" if limit != MAX_FILE_BYTES else "an answers file",
+            )
         try:
-            return fh.read(MAX_FILE_BYTES + 1)
+            return fh.read(limit + 1)
         except OSError as exc:
             raise _os_error(path, exc) from None
 
 
-def _atomic_write(dir_fd: int, path: Path, text: str) -> None:
+def _atomic_write(dir_fd: int, path: Path, text: str | bytes) -> None:
     """Replace ``path`` (a file in the open folder ``dir_fd``) with ``text``, atomically:
     a new temporary file in the same folder, fsync, rename over, fsync the folder."""
     import secrets
@@ -371,8 +390,8 @@ def _atomic_write(dir_fd: int, path: Path, text: str) -> None:
     )
     try:
         os.fchmod(fd, _file_mode(dir_fd, path.name))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
@@ -911,10 +930,15 @@ class Store(_Folders):
     list_hint = "run `workbook list` to see the projects there"
 
     def _read(self, path: Path, dir_fd: int) -> WorkbookBase:
-        return read_file(path, follow_symlinks=False, dir_fd=dir_fd)
+        workbook = read_file(path, follow_symlinks=False, dir_fd=dir_fd)
+        workbook._evidence = _evidence_hashes(path.parent, dir_fd)
+        return workbook
 
     def _validate_saved(self, data: dict[str, Any], path: Path) -> WorkbookBase:
-        return _validate_change(data, path)
+        workbook = _validate_change(data, path)
+        with self._folder(path.parent.name) as folder:
+            workbook._evidence = _evidence_hashes(path.parent, folder)
+        return workbook
 
     def _stamp(self, data: dict[str, Any], applied: list[Change], user: str, stamp: str) -> None:
         for qid in {c.path.split(".")[1] for c in applied if c.path.startswith("answers.")}:
@@ -1038,6 +1062,344 @@ class Store(_Folders):
             rules=rules,
             role=role,
         )
+
+    # ---- evidence notebooks (the checks of their content are in workbook.evidence)
+
+    def evidence_folder(self, project_id: str, question_id: str) -> Path:
+        """``<project>/evidence/<question id>``: an evidence notebook runs in this folder."""
+        _evidence_names(question_id)
+        return self.project_dir(project_id) / EVIDENCE_FOLDER / question_id
+
+    def evidence(self, project_id: str) -> dict[str, list[EvidenceFile]]:
+        """The project's evidence notebooks, by question id, each sorted by name."""
+        out: dict[str, list[EvidenceFile]] = {}
+        with self._folder(project_id) as folder:
+            for qid, files in _evidence_hashes(self.project_dir(project_id), folder).items():
+                for name, digest in sorted(files.items()):
+                    if "/" not in name:
+                        out.setdefault(qid, []).append(
+                            EvidenceFile(qid, name, digest, self.evidence_folder(project_id, qid))
+                        )
+        return out
+
+    def evidence_hashes(self, project_id: str) -> dict[str, dict[str, str]]:
+        """SHA-256 of every evidence file (notebooks and ``data/``), by question id."""
+        with self._folder(project_id) as folder:
+            return _evidence_hashes(self.project_dir(project_id), folder)
+
+    def evidence_problems(self, project_id: str) -> list[dict[str, str]]:
+        """What under ``evidence/`` is not used, and why: a symbolic link (which could lead
+        out of the project), a file of another kind, or a name the store would not write.
+        Each: ``{"question", "name", "reason"}``."""
+        out: list[dict[str, str]] = []
+        base = self.project_dir(project_id) / EVIDENCE_FOLDER
+        if base.is_symlink():
+            return [{"question": "", "name": EVIDENCE_FOLDER, "reason": _LINK_REASON}]
+        if not base.is_dir():
+            return out
+        for qdir in sorted(base.iterdir()):
+            if qdir.is_symlink() or not qdir.is_dir():
+                out.append(
+                    {
+                        "question": qdir.name,
+                        "name": "",
+                        "reason": _LINK_REASON if qdir.is_symlink() else "not a question's folder",
+                    }
+                )
+                continue
+            for entry in sorted(qdir.iterdir()):
+                if entry.name in (EVIDENCE_DATA, EVIDENCE_RUNS) or entry.name.startswith("."):
+                    if entry.is_symlink():
+                        out.append(
+                            {"question": qdir.name, "name": entry.name, "reason": _LINK_REASON}
+                        )
+                    continue
+                if entry.is_symlink():
+                    reason = _LINK_REASON
+                elif not entry.name.endswith(".ipynb"):
+                    continue  # files the notebook wrote as it ran: not evidence, not harm
+                elif not entry.is_file():
+                    reason = "not a regular file"
+                elif not EVIDENCE_NAME.fullmatch(entry.name):
+                    reason = (
+                        "its name is not one the workbook uses (lower-case letters, "
+                        "digits, - and _); attach it again with `workbook evidence add`"
+                    )
+                else:
+                    continue
+                out.append({"question": qdir.name, "name": entry.name, "reason": reason})
+        return out
+
+    def read_evidence(self, project_id: str, question_id: str, name: str) -> bytes:
+        """The bytes of an evidence notebook (``name``) or data file (``data/<file>``)."""
+        parts = _evidence_names(question_id, name)
+        path = self.evidence_folder(project_id, question_id) / name
+        missing = ProjectNotFound(
+            f"no evidence {name!r} for {question_id} in project {project_id!r}; "
+            f"`workbook evidence list {project_id}` lists what there is",
+            path=path,
+        )
+        try:
+            with self._evidence_folder(project_id, parts[:-1]) as folder:
+                return _read_bytes(Path(parts[-1]), False, folder, MAX_EVIDENCE_BYTES)
+        except ProjectNotFound:
+            raise missing from None
+        except InvalidProjectFile:
+            if not os.path.lexists(path):
+                raise missing from None
+            raise
+
+    def add_evidence(
+        self,
+        project_id: str,
+        question_id: str,
+        name: str,
+        notebook: bytes,
+        data: dict[str, bytes] | None = None,
+        *,
+        user: str,
+        role: str = "",
+    ) -> EvidenceFile:
+        """Save an evidence notebook (and its data files) for a question, replacing one of
+        the same name; each file added or changed gets a history line naming ``user``."""
+        _evidence_names(question_id, name)
+        files = {name: notebook}
+        for data_name, content in (data or {}).items():
+            _evidence_names(question_id, f"{EVIDENCE_DATA}/{data_name}")
+            files[f"{EVIDENCE_DATA}/{data_name}"] = content
+        for file_name, content in files.items():
+            if len(content) > MAX_EVIDENCE_BYTES:
+                raise _too_big(len(content), file_name, MAX_EVIDENCE_BYTES, "an evidence file")
+        import hashlib
+
+        with self._locked(project_id):
+            current = self.open(project_id)
+            old = (current.evidence_hashes or {}).get(question_id, {})
+            entries = []
+            now = datetime.now(timezone.utc)
+            for file_name, content in files.items():
+                digest = hashlib.sha256(content).hexdigest()
+                if old.get(file_name) == digest:
+                    continue
+                entries.append(
+                    _entry(
+                        user,
+                        current.revision,
+                        f"{EVIDENCE_FOLDER}.{question_id}.{file_name.replace('/', '.')}",
+                        old.get(file_name),
+                        digest,
+                        "evidence",
+                        time=now,
+                        role=role,
+                    )
+                )
+            if entries:
+                self._append_history(project_id, entries)
+            for file_name, content in files.items():
+                parts = _evidence_names(question_id, file_name)
+                with self._evidence_folder(project_id, parts[:-1], create=True) as folder:
+                    _atomic_write(folder, Path(parts[-1]), content)
+        return EvidenceFile(
+            question_id,
+            name,
+            hashlib.sha256(notebook).hexdigest(),
+            self.evidence_folder(project_id, question_id),
+        )
+
+    def remove_evidence(
+        self, project_id: str, question_id: str, name: str, *, user: str, role: str = ""
+    ) -> None:
+        """Remove an evidence notebook and its last run (its data files stay)."""
+        parts = _evidence_names(question_id, name)
+        with self._locked(project_id):
+            current = self.open(project_id)
+            old = (current.evidence_hashes or {}).get(question_id, {}).get(name)
+            if old is None:
+                raise ProjectNotFound(
+                    f"no evidence {name!r} for {question_id} in project {project_id!r}",
+                    path=self.evidence_folder(project_id, question_id) / name,
+                )
+            self._append_history(
+                project_id,
+                [
+                    _entry(
+                        user,
+                        current.revision,
+                        f"{EVIDENCE_FOLDER}.{question_id}.{name}",
+                        old,
+                        None,
+                        "evidence",
+                        role=role,
+                    )
+                ],
+            )
+            with self._evidence_folder(project_id, parts[:-1]) as folder:
+                os.unlink(parts[-1], dir_fd=folder)
+                os.fsync(folder)
+            with contextlib.suppress(ProjectNotFound, UnsafeProjectId, FileNotFoundError):
+                with self._evidence_folder(project_id, [*parts[:-1], EVIDENCE_RUNS]) as runs:
+                    os.unlink(f"{name}.json", dir_fd=runs)
+
+    def save_evidence_run(
+        self, project_id: str, question_id: str, name: str, record: dict[str, Any]
+    ) -> None:
+        """Keep an evidence notebook's last run (provenance and outputs, JSON)."""
+        parts = _evidence_names(question_id, name)
+        text = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        with self._locked(project_id):
+            with self._evidence_folder(
+                project_id, [*parts[:-1], EVIDENCE_RUNS], create=True
+            ) as folder:
+                _atomic_write(folder, Path(f"{name}.json"), text)
+
+    def read_evidence_run(
+        self, project_id: str, question_id: str, name: str
+    ) -> dict[str, Any] | None:
+        """An evidence notebook's last run, or None if it has not run (or it is unreadable)."""
+        parts = _evidence_names(question_id, name)
+        try:
+            with self._evidence_folder(project_id, [*parts[:-1], EVIDENCE_RUNS]) as folder:
+                raw = _read_bytes(Path(f"{name}.json"), False, folder)
+        except (ProjectNotFound, FileNotFoundError):
+            return None
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            return None
+        return record if isinstance(record, dict) else None
+
+    @contextlib.contextmanager
+    def _evidence_folder(
+        self, project_id: str, parts: Sequence[str], *, create: bool = False
+    ) -> Iterator[int]:
+        """A folder under the project's ``evidence/``, each step opened without following
+        a symbolic link (so nothing can redirect a write outside the project)."""
+        where = self.project_dir(project_id)
+        with self._folder(project_id) as project:
+            fd = os.dup(project)
+            try:
+                for part in [EVIDENCE_FOLDER, *parts]:
+                    where = where / part
+                    if create:
+                        with contextlib.suppress(FileExistsError):
+                            os.mkdir(part, 0o777, dir_fd=fd)
+                    try:
+                        child = os.open(
+                            part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=fd
+                        )
+                    except FileNotFoundError:
+                        raise ProjectNotFound(f"no folder {where}", path=where) from None
+                    except OSError as exc:
+                        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                            raise UnsafeProjectId(
+                                "an evidence folder is a symbolic link or a file; refusing "
+                                "to use it",
+                                path=where,
+                            ) from None
+                        raise _os_error(where, exc) from None
+                    os.close(fd)
+                    fd = child
+                yield fd
+            finally:
+                os.close(fd)
+
+
+_LINK_REASON = (
+    "a symbolic link, refused: evidence must be files inside the project folder; it was not run"
+)
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """One evidence notebook: its question, file name, SHA-256 and folder."""
+
+    question_id: str
+    name: str
+    sha256: str
+    folder: Path
+
+
+def _evidence_names(question_id: str, name: str | None = None) -> list[str]:
+    """The folder parts under ``evidence/`` and the file name; refuses anything else."""
+    if not isinstance(question_id, str) or not EVIDENCE_QUESTION.fullmatch(question_id):
+        raise UnsafeProjectId(f"{question_id!r} is not a question id (q1 to q13)", field="question")
+    if name is None:
+        return [question_id]
+    if name.startswith(f"{EVIDENCE_DATA}/"):
+        data_name = name[len(EVIDENCE_DATA) + 1 :]
+        if not EVIDENCE_DATA_NAME.fullmatch(data_name):
+            raise UnsafeProjectId(
+                f"{data_name!r} is not a usable data file name: letters, digits, - and _, "
+                "then an extension (e.g. referrals.csv)",
+                field="data",
+            )
+        return [question_id, EVIDENCE_DATA, data_name]
+    if not EVIDENCE_NAME.fullmatch(name):
+        raise UnsafeProjectId(
+            f"{name!r} is not a usable evidence notebook name: lower-case letters, digits, "
+            "- and _, ending .ipynb (e.g. error-rates-by-group.ipynb)",
+            field="notebook",
+        )
+    return [question_id, name]
+
+
+def _evidence_hashes(project: Path, dir_fd: int) -> dict[str, dict[str, str]]:
+    """SHA-256 of the regular files in ``evidence/<q>/`` and ``evidence/<q>/data/``.
+
+    Nothing is followed: a symbolic link, or any other kind of file, is left out, as is a
+    file whose name the store would not have written."""
+    import hashlib
+
+    out: dict[str, dict[str, str]] = {}
+    try:
+        top = os.open(
+            EVIDENCE_FOLDER, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=dir_fd
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        return out
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return out
+        raise _os_error(project / EVIDENCE_FOLDER, exc) from None
+
+    def files(fd: int, prefix: str, pattern: re.Pattern[str]) -> Iterator[tuple[str, str]]:
+        for entry in sorted(os.listdir(fd)):
+            if not pattern.fullmatch(entry):
+                continue
+            try:
+                raw = _read_bytes(Path(entry), False, fd, MAX_EVIDENCE_BYTES)
+            except WorkbookError:
+                continue  # a link, a FIFO, a folder or too big: not evidence
+            yield prefix + entry, hashlib.sha256(raw).hexdigest()
+
+    def sub(fd: int, name: str) -> int | None:
+        try:
+            return os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=fd)
+        except OSError:
+            return None
+
+    try:
+        for qid in sorted(os.listdir(top)):
+            if not EVIDENCE_QUESTION.fullmatch(qid):
+                continue
+            qfd = sub(top, qid)
+            if qfd is None:
+                continue
+            try:
+                found = dict(files(qfd, "", EVIDENCE_NAME))
+                if found:
+                    dfd = sub(qfd, EVIDENCE_DATA)
+                    if dfd is not None:
+                        try:
+                            found.update(files(dfd, f"{EVIDENCE_DATA}/", EVIDENCE_DATA_NAME))
+                        finally:
+                            os.close(dfd)
+                    out[qid] = found
+            finally:
+                os.close(qfd)
+    finally:
+        os.close(top)
+    return out
 
 
 def _entry(

@@ -20,18 +20,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbook.errors import WorkbookError
+from workbook.export.evidence import EVIDENCE_TIMEOUT_S, run_evidence
 from workbook.export.kernel import execute_report, report_data
 from workbook.export.pdf import PRINTER, start_pdf
 from workbook.export.pdf import wait as wait_pdf
+from workbook.export.report import attach_analyses
 from workbook.store import Store
 
 FORMATS = ("html", "pdf", "docx", "md", "csv")
+
+_evidence_pool = ThreadPoolExecutor(1, thread_name_prefix="evidence")
+"""Where a worker runs a project's evidence notebooks beside its report."""
 
 
 @dataclass
@@ -42,6 +47,8 @@ class ProjectExport:
     files: list[Path] = field(default_factory=list)
     error: str | None = None
     report: dict[str, Any] | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    """Each evidence notebook's run: question, name, status, error, reason."""
 
     @property
     def ok(self) -> bool:
@@ -98,10 +105,17 @@ def export_projects(
     pack: bool = False,
     progress: bool = True,
     changes: bool = False,
+    evidence: bool = True,
+    with_code: bool = False,
+    ran_by: str = "",
+    evidence_timeout: float | None = None,
 ) -> ExportResult:
     """Export ``projects`` (every project in the workspace if None) to ``out``.
 
     ``changes=True`` adds each phase's "changes since last sign-off" to the documents.
+    Each project's evidence notebooks are run again (unless ``evidence=False``), as
+    ``ran_by``, and their outputs shown under their questions (with their code if
+    ``with_code``); a notebook that fails is shown as failed and the export goes on.
     The ``csv`` format is the action plan, written as ``<project>-r<revision>-actions.csv``,
     and the risk register, ``<project>-r<revision>-risks.csv``.
     """
@@ -112,8 +126,15 @@ def export_projects(
         raise WorkbookError(f"no projects to export in {store.root}")
     out = output_folder(out)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(ids)))
+    run = {
+        "evidence": evidence,
+        "with_code": with_code,
+        "ran_by": ran_by,
+        "timeout": evidence_timeout,
+    }
     tasks = [
-        (pid, str(store.root), formats, str(out), overwrite, keep_notebook, changes) for pid in ids
+        (pid, str(store.root), formats, str(out), overwrite, keep_notebook, changes, run)
+        for pid in ids
     ]
 
     from tqdm import tqdm
@@ -157,11 +178,14 @@ def _export_one(
     overwrite: bool,
     keep_notebook: bool,
     changes: bool = False,
+    run: dict[str, Any] | None = None,
 ) -> ProjectExport:
     """Runs in a worker process. Never raises for a project's own problems."""
     result = ProjectExport(project_id)
+    run = run or {}
     try:
-        wb = Store(workspace).open(project_id)
+        store = Store(workspace)
+        wb = store.open(project_id)
         stem = Path(out) / f"{project_id}-r{wb.revision}"
         targets = {fmt: stem.with_suffix(f".{fmt}") for fmt in formats}
         if "csv" in targets:
@@ -176,8 +200,28 @@ def _export_one(
             )
         if "pdf" in targets:
             PRINTER.warm()  # Chromium starts (once per worker) while the report runs
-        nb = execute_report(project_id, workspace, changes=changes)
-        report = report_data(nb)
+        # The evidence notebooks run (each in a kernel of its own) while the report does.
+        analyses = None
+        if run.get("evidence", True) and wb.evidence_hashes:
+            analyses = _evidence_pool.submit(
+                run_evidence,
+                store,
+                project_id,
+                ran_by=run.get("ran_by") or "",
+                with_code=bool(run.get("with_code")),
+                timeout=run.get("timeout") or EVIDENCE_TIMEOUT_S,
+            )
+        try:
+            nb = execute_report(project_id, workspace, changes=changes)
+            report = report_data(nb)
+        finally:
+            runs = analyses.result() if analyses is not None else {}
+        attach_analyses(report, runs)
+        result.evidence = [
+            {k: r.get(k) for k in ("question", "name", "status", "error", "reason")}
+            for found in runs.values()
+            for r in found
+        ]
         result.report = report
         html_text = to_html(report) if {"html", "pdf"} & set(formats) else ""
         writers = {

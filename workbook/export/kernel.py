@@ -42,7 +42,9 @@ def execute_report(project_id: str, workspace: str, *, changes: bool = False):
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
-            cwd=str(REPORT_NOTEBOOK.parent),
+            # The kernel starts in the notebooks folder. (Not papermill's cwd: that changes
+            # this whole process's working folder, and evidence notebooks run beside.)
+            resources={"metadata": {"path": str(REPORT_NOTEBOOK.parent)}},
             execution_timeout=KERNEL_TIMEOUT_S,
             kernel_manager_class=ForkingKernelManager,
             config=Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/kernel"}}),

@@ -104,6 +104,8 @@ def build_report(
                 ],
                 "informed_note": informed.note,
                 "evidence": [e.model_dump(mode="json") for e in answer.evidence],
+                # Evidence notebooks re-run at export: filled in by attach_analyses.
+                "analyses": [],
                 "further_work": [
                     {**a.model_dump(mode="json"), "overdue": (q.id, i) in overdue}
                     for i, a in enumerate(answer.further_work)
@@ -486,3 +488,26 @@ def display_report(
         },
         raw=True,
     )
+
+
+def attach_analyses(report: dict[str, Any], runs: dict[str, list[dict[str, Any]]]) -> None:
+    """Put each question's evidence-notebook runs (:func:`workbook.export.evidence.run_evidence`)
+    under the question, as ``analyses``, each with its provenance in words."""
+    from workbook.export.dates import moment
+
+    for phase in report["phases"]:
+        for q in phase["questions"]:
+            q["analyses"] = [
+                {
+                    **run,
+                    "ran_at_label": moment(run["ran_at"]),
+                    "short_hash": run["sha256"][:12],
+                    "status_label": {
+                        "passed": "Passed",
+                        "failed": f"Failed ({run.get('error') or 'error'})",
+                        "refused": "Not run: refused",
+                    }.get(run["status"], run["status"]),
+                    "ran_by": person(run.get("ran_by", "")),
+                }
+                for run in runs.get(q["id"], [])
+            ]
