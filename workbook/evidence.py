@@ -366,8 +366,10 @@ def tables_of(html_text: str) -> list[dict[str, Any]]:
             body = [tr for group in body_groups for tr in _rows(group)]
         else:
             body = _rows(table)  # rows outside any thead
-        if not head_rows and body and all(
-            c.name == "th" for c in body[0].find_all(["th", "td"], recursive=False)
+        if (
+            not head_rows
+            and body
+            and all(c.name == "th" for c in body[0].find_all(["th", "td"], recursive=False))
         ):
             head_rows, body = [body[0]], body[1:]
         header = _grid(head_rows)

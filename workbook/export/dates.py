@@ -32,3 +32,12 @@ def moment(value: Any) -> str:
         return ""
     local = _local(value)
     return f"{local.day} {local:%b %Y, %H:%M} {local.tzname() or ''}".rstrip()
+
+
+def duration(seconds: Any) -> str:
+    """How long something took: ``0.4 s``, ``5.3 s``, ``2 min 5 s``."""
+    seconds = max(0.0, float(seconds or 0))
+    if seconds < 59.95:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"

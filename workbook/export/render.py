@@ -21,11 +21,12 @@ from typing import Any
 
 from markupsafe import Markup
 
-from workbook.export.dates import day, moment
+from workbook.export.dates import day, duration, moment
 from workbook.export.report import NO_NOTE, NOT_ANSWERED
 from workbook.export.sanitise import (
     _ALLOWED_ATTRIBUTES,
     _ALLOWED_TAGS,
+    markdown_headings_below,
     md_escape,
     render_markdown,
     safe_markdown,
@@ -40,6 +41,7 @@ def _css(name: str) -> str:
 
 REPORT_CSS = _css("report.css")
 PRINT_CSS = _css("print.css")
+EVIDENCE_CSS = _css("evidence.css")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -144,6 +146,92 @@ def diff_markdown(ops: list[list[str]]) -> str:
     return "".join(out)
 
 
+# --------------------------------------------------------------------------- evidence outputs
+
+IMAGE_TYPES = ("image/png", "image/jpeg")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+
+def analysis_state(a: dict[str, Any]) -> tuple[str, str]:
+    """How an evidence notebook's run went, in words, for every format: a lead ("Passed",
+    "Failed (ZeroDivisionError)", "Not run (refused)") and a sentence after it."""
+    reason = str(a.get("reason") or "").strip()
+    stop = "" if reason.endswith((".", "!", "?")) else "."
+    if a["status"] == "passed":
+        return "Passed", (
+            "the notebook ran from start to finish when this document was exported; "
+            "what follows is what it showed."
+        )
+    if a["status"] == "failed":
+        lead = f"Failed ({a['error']})" if a.get("error") else "Failed"
+        if reason and not a.get("items"):
+            return lead, f"the notebook could not be run for this export: {reason}{stop}"
+        return lead, "the notebook stopped with an error when it was re-run for this export. " + (
+            "What it showed before it stopped is below, and may be incomplete."
+            if a.get("items")
+            else "It showed nothing."
+        )
+    lead = "Not run (refused)" if a["status"] == "refused" else str(a.get("status_label", ""))
+    return lead, "the notebook was not run for this export" + (
+        f": {reason}{stop}" if reason else "."
+    )
+
+
+def has_analyses(report: dict[str, Any]) -> bool:
+    """Whether any question carries an evidence notebook's run (its styles are then added)."""
+    return any(q.get("analyses") for ph in report.get("phases", []) for q in ph["questions"])
+
+
+def image_uri(item: dict[str, Any]) -> str:
+    """An evidence figure as a ``data:`` URI (the document holds it, so nothing is fetched),
+    or "" for anything but a PNG or JPEG in plain base64."""
+    data = str(item.get("data") or "")
+    if item.get("mime") not in IMAGE_TYPES or not _BASE64.fullmatch(data):
+        return ""
+    return f"data:{item['mime']};base64,{data}"
+
+
+def breakable(text: Any) -> Markup:
+    """Escaped text that may wrap after an underscore or a slash (``needed_statutory_support``
+    as a table heading), so a column need not be as wide as a long field name."""
+    escaped = str(Markup.escape(str(text)))
+    return Markup(re.sub(r"([_/])(?=\w)", r"\1<wbr>", escaped))
+
+
+def fence(text: str, info: str = "") -> str:
+    """``text`` as a fenced Markdown code block, its fence longer than any run of backticks
+    in it (so nothing in the text can close the block)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    mark = "`" * max(3, longest + 1)
+    return f"{mark}{info}\n{text.rstrip(chr(10))}\n{mark}"
+
+
+def table_header(item: dict[str, Any]) -> list[str]:
+    """An evidence table's heading rows as one row (each column's headings joined by
+    " / "), for formats with a single heading row."""
+    width = max((len(r) for r in [*item["header"], *item["rows"]]), default=0)
+    out = []
+    for i in range(width):
+        parts = [r[i] for r in item["header"] if i < len(r) and str(r[i]).strip()]
+        out.append(" / ".join(dict.fromkeys(str(p) for p in parts)))
+    return out
+
+
+def md_table(item: dict[str, Any]) -> str:
+    """An evidence table as a Markdown pipe table, every cell escaped on one line."""
+    header = table_header(item)
+    if not header:
+        return ""
+    n = len(header)
+
+    def row(cells: list[Any]) -> str:
+        cells = [*cells, *[""] * (n - len(cells))]
+        return "| " + " | ".join(md_line(c) for c in cells[:n]) + " |"
+
+    lines = [row(header), "|" + "---|" * n, *(row(r) for r in item["rows"])]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- environments
 
 
@@ -151,6 +239,8 @@ def _common(env: Any) -> Any:
     env.filters.update(
         day=day,
         moment=moment,
+        duration=duration,
+        image_uri=image_uri,
         clip=_clip,
         plural=_plural,
         signoff_line=_signoff_line,
@@ -160,6 +250,7 @@ def _common(env: Any) -> Any:
         print_css=Markup(PRINT_CSS),
         not_answered=NOT_ANSWERED,
         no_note=NO_NOTE,
+        analysis_state=analysis_state,
     )
     return env
 
@@ -177,11 +268,14 @@ def _html_env() -> Any:
         lstrip_blocks=True,
     )
     env.filters.update(
-        markdown=lambda text: Markup(render_markdown(text)),
+        markdown=lambda text, below=0: Markup(render_markdown(text, below=below)),
+        breakable=breakable,
         text=_text_html,
         diff=lambda ops: Markup(diff_html(ops)),
     )
-    env.globals.update(missing=_missing)
+    env.globals.update(
+        missing=_missing, has_analyses=has_analyses, evidence_css=Markup(EVIDENCE_CSS)
+    )
     return _common(env)
 
 
@@ -199,6 +293,11 @@ def _md_env() -> Any:
         keep_trailing_newline=True,
     )
     env.filters.update(md=md_escape, md_line=md_line, safe_md=safe_markdown, diff=diff_markdown)
+    env.filters.update(
+        safe_md_below=lambda text, below: safe_markdown(markdown_headings_below(text, below)),
+        fence=fence,
+        md_table=md_table,
+    )
     return _common(env)
 
 

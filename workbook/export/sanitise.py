@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 _ALLOWED_TAGS = {
     "p", "br", "strong", "em", "del", "ins", "code", "pre", "blockquote", "ul", "ol", "li", "a",
@@ -26,12 +27,33 @@ _ALLOWED_ATTRIBUTES = {
 _URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def render_markdown(text: str) -> str:
-    """User markdown to safe HTML: raw HTML escaped, harmful links dropped, allowlist-cleaned."""
+def heading_level(level: int, below: int) -> int:
+    """The level a heading of user markdown takes when the markdown sits under a heading of
+    level ``below``: ``#`` and ``##`` one level under it, ``###`` two, and so on, never
+    past 6. (An evidence notebook's ``#`` is its title and ``##`` its sections, so both
+    go just under the heading that names the notebook.)"""
+    return min(6, max(below + 1, level + below - 1))
+
+
+def render_markdown(text: str, *, below: int = 0) -> str:
+    """User markdown to safe HTML: raw HTML escaped, harmful links dropped, allowlist-cleaned.
+    With ``below``, its headings are placed under a heading of that level
+    (:func:`heading_level`), so the document's outline stays in order."""
     import mistune
     import nh3
 
-    rendered = mistune.create_markdown(escape=True, plugins=["strikethrough", "table"])(text)
+    renderer: Any = "html"
+    if below:
+
+        class Renderer(mistune.HTMLRenderer):
+            def heading(self, text: str, level: int, **attrs: Any) -> str:
+                return super().heading(text, heading_level(level, below), **attrs)
+
+        renderer = Renderer(escape=True)
+    markdown = mistune.create_markdown(
+        escape=True, renderer=renderer, plugins=["strikethrough", "table"]
+    )
+    rendered = markdown(text)
     return nh3.clean(
         str(rendered),
         tags=_ALLOWED_TAGS,
@@ -68,3 +90,42 @@ def safe_markdown(text: str) -> str:
     text = _IMAGE_START.sub(r"\1\\![", text)
     text = _UNSAFE_INLINE_LINK.sub("](#removed-link ", text)
     return _UNSAFE_REF_LINK.sub(r"\1#removed-link ", text)
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX = re.compile(r"^( {0,3})(#{1,6})(?=[ \t]|$)")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_NOT_PARAGRAPH = re.compile(r"^ {0,3}(?:[-*+][ \t]|\d+[.)][ \t]|#|>|\||`{3}|~{3}|$)|^ {4}")
+
+
+def markdown_headings_below(text: str, below: int) -> str:
+    """User markdown with its headings placed under a heading of level ``below``
+    (:func:`heading_level`), for a Markdown export: ``## Results`` under a level-4
+    heading becomes ``##### Results``. Lines in fenced code are left alone; a one-line
+    underlined (setext) heading becomes a ``#`` heading of the new level."""
+    lines = text.split("\n")
+    out: list[str] = []
+    fence = ""
+    for line in lines:
+        opened = _FENCE.match(line)
+        if fence:
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
+                fence = ""
+            out.append(line)
+            continue
+        if opened:
+            fence = opened.group(1)
+            out.append(line)
+            continue
+        atx = _ATX.match(line)
+        if atx:
+            level = heading_level(len(atx.group(2)), below)
+            out.append(atx.group(1) + "#" * level + line[atx.end() :])
+            continue
+        setext = _SETEXT.match(line)
+        if setext and out and not _NOT_PARAGRAPH.match(out[-1]):
+            level = heading_level(1 if setext.group(1)[0] == "=" else 2, below)
+            out[-1] = "#" * level + " " + out[-1].strip()
+            continue
+        out.append(line)
+    return "\n".join(out)

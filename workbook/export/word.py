@@ -6,6 +6,9 @@ works and a user can restyle it. Answers are markdown and become Word formatting
 from mistune's syntax tree): bold, italic, lists, links, tables, code, quotes. Raw HTML in
 an answer is shown as text; images are never fetched (a link at most); links other than
 http(s) and mailto are dropped. Plain user text (comments, notes) keeps its paragraphs.
+Evidence notebooks re-run at export (:meth:`_Writer.analysis`) show their provenance, their
+markdown as answers' is, their tables as Word tables and their figures as pictures made
+from the notebook's own PNG/JPEG bytes (nothing is fetched).
 
 The protective marking is at the top and bottom of every page, with "Page X of Y".
 """
@@ -18,14 +21,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from workbook.export.dates import day, moment
+from workbook.export.dates import day, duration, moment
 from workbook.export.report import NO_NOTE, NOT_ANSWERED
+from workbook.export.sanitise import heading_level
 
 RED = "942514"
 GREEN = "005A30"
 INK = "0B0C0C"
 GREY = "484949"
 HEADER_FILL = "F3F2F1"
+FAILED_FILL = "FCECEA"  # behind RED text: 7.2:1
 WHITE = "FFFFFF"
 BAND_FILLS = {  # heat map cells, as in the HTML; each keeps its text at 4.5:1 or more
     "low": ("CCE2D8", INK),
@@ -51,6 +56,10 @@ TEXT_WIDTH = round((PAGE_CM[0] - MARGIN_CM["left"] - MARGIN_CM["right"]) * TWIPS
 CELL_PADDING = 280  # twips: Table Grid's cell margins (2 x 108), the borders and a little more
 SHORT_COLUMN = 0.25  # of the width: a column whose longest line is shorter is kept on one line
 SAFE_SCHEMES = {"http", "https", "mailto"}
+_BREAK_AFTER = re.compile(r"([_/])(?=\w)")
+"""Where a long identifier in an evidence table may wrap (a zero-width space follows)."""
+MAX_FIGURE_CM = 20.0
+"""The tallest an evidence figure is drawn (the text block is 24.7 cm tall)."""
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 _SPACES = re.compile(r"[ \t\r\n]+")
 _BLOCK_START = re.compile(r"[ \t]*(?:[-*+][ \t]|\d+[.)][ \t]|#|>|\|)")
@@ -148,7 +157,7 @@ def column_widths(
         for i, (text, bold) in enumerate(row):
             for line in text.split("\n"):
                 hi[i] = max(hi[i], CELL_PADDING + _text_twips(line, bold=bold))
-                for word in line.split(" "):
+                for word in re.split("[ \u200b]", line):
                     lo[i] = max(lo[i], CELL_PADDING + _text_twips(word, bold=bold))
     if sum(hi) <= total:
         grow = [i for i in range(n) if i not in (keep or set())] or list(range(n))
@@ -458,22 +467,22 @@ class _Writer:
         *,
         labels: bool = False,
         align: list[str | None] | None = None,
+        header_rows: list[list[Any]] | None = None,
     ):
-        """A Table Grid table: ``header`` (bold, repeated on each page) unless None; no
-        row splits across pages; columns as wide as their text needs. ``labels``: the
-        first column names each row (bold, not widened). Cells are str (plain text,
-        paragraphs kept), _Cell or a (text, format) run."""
+        """A Table Grid table: ``header`` (bold, repeated on each page) unless None, or
+        several ``header_rows``; no row splits across pages; columns as wide as their
+        text needs. ``labels``: the first column names each row (bold, not widened).
+        Cells are str (plain text, paragraphs kept), _Cell or a (text, format) run."""
         from docx.enum.text import WD_ALIGN_PARAGRAPH
         from docx.oxml import OxmlElement
         from docx.oxml.ns import qn
         from docx.shared import Twips
 
-        if not rows and not header:
+        heads = header_rows if header_rows is not None else ([header] if header else [])
+        if not rows and not heads:
             return None
         body = [[c if isinstance(c, str | _Cell) else _Cell([c]) for c in row] for row in rows]
-        measured = (
-            [[(h if isinstance(h, str) else h.text(), True) for h in header]] if header else []
-        )
+        measured = [[(h if isinstance(h, str) else h.text(), True) for h in hr] for hr in heads]
         for row in body:
             measured.append(
                 [
@@ -519,8 +528,8 @@ class _Writer:
                     shade.set(qn("w:fill"), HEADER_FILL)
                     cell._tc.get_or_add_tcPr().append(shade)
 
-        if header:
-            add_row(header, head=True)
+        for head_row in heads:
+            add_row(head_row, head=True)
         for cells in body:
             add_row(cells, head=False)
         self._after_table = True
@@ -1070,12 +1079,18 @@ class _Writer:
         if q["informed_note"]:
             self.text(q["informed_note"])
         self.heading("Evidence", 3)
+        analyses = q.get("analyses") or []
         if q["evidence"]:
             for e in q["evidence"]:
                 desc = f" – {e['description']}" if e["description"] else ""
                 self.text(f"{e['reference']}{desc}", style="List Bullet")
+        elif analyses:
+            noun = "analysis" if len(analyses) == 1 else "analyses"
+            self.para(f"No evidence recorded besides the {noun} below.")
         else:
             self.missing("No evidence recorded.")
+        for a in analyses:
+            self.analysis(a)
         self.heading("Further work", 3)
         if q["further_work"]:
             self.table(
@@ -1104,6 +1119,157 @@ class _Writer:
             self.threads(q["threads"], label=False)
         if q["updated_by"]:
             self.hint(f"Last changed by {q['updated_by']} on {day(q['updated_at'])}.")
+
+    # ------------------------------------------------------------------ evidence notebooks
+
+    def analysis(self, a: dict[str, Any]) -> None:
+        """An evidence notebook re-run at export: how the run went (in words, and a red
+        bold lead when it did not pass), where it came from, then what it showed."""
+        from workbook.export.render import analysis_state
+
+        self.heading(f"Analysis re-run at export: {a['title']}", 3)
+        lead, sentence = analysis_state(a)
+        passed = a["status"] == "passed"
+        state = _Cell([(f"{lead}: ", {"bold": True, **({} if passed else {"color": RED})}),
+                       (sentence, {})])  # fmt: skip
+        when = a["ran_at_label"] + (f" by {a['ran_by']}" if a.get("ran_by") else "")
+        if a["status"] != "refused":
+            when += f", taking {duration(a['duration_s'])}"
+        facts = [
+            ["Result", state],
+            ["Notebook", a["name"]],
+            ["Run" if a["status"] != "refused" else "Checked", when],
+            ["Kernel", a["kernel"]],
+            ["Notebook hash", _Cell([(a["short_hash"], {"style": "HTML Code"}),
+                                     (f"SHA-256: {a['sha256']}", {"br": True, "color": GREY,
+                                                                  "style": "HTML Code"})])],
+        ]  # fmt: skip
+        if a.get("with_code"):
+            facts.append(["Code", "shown beside its outputs"])
+        table = self.table(None, facts, labels=True)
+        if table is not None:
+            _keep_together(table)
+            if not passed:  # the result on a red fill, beside the words
+                _shade(table.rows[0].cells[1], FAILED_FILL)
+        items = a.get("items") or []
+        previous = "table"
+        for item in items:
+            kind = item.get("kind")
+            if kind == "table" and previous == "table":
+                self.new()  # two tables in a row would merge into one
+            previous = kind
+            if kind == "markdown":
+                self.md.blocks(item["text"], below=3)
+            elif kind == "table":
+                self.data_table(item)
+            elif kind == "image":
+                self.picture(item, a["title"])
+            elif kind in ("text", "code"):
+                for line in str(item["text"]).rstrip("\n").split("\n"):
+                    self.run(self.new("HTML Preformatted"), line)
+                self._after_table = True  # a little space after the block
+            elif kind == "error":
+                self.para((f"This cell failed: {item['name']}", {"bold": True, "color": RED}))
+        if not items and passed:
+            self.para("The notebook showed nothing.")
+
+    def data_table(self, item: dict[str, Any]) -> None:
+        """An evidence table: its heading rows repeated on each page, its first column
+        bold when the notebook's table names each row there."""
+        width = max((len(r) for r in [*item["header"], *item["rows"]]), default=0)
+        if not width:
+            return
+
+        def pad(row: list[Any]) -> list[str]:
+            # a field name such as needed_statutory_support may wrap after an underscore
+            cells = [_BREAK_AFTER.sub("\\1\u200b", str(c)) for c in row]
+            return cells + [""] * (width - len(row))
+
+        if item.get("caption"):
+            self.para((item["caption"], {"bold": True}))
+        self.table(
+            None,
+            [pad(r) for r in item["rows"]],
+            header_rows=[pad(r) for r in item["header"]],
+            labels=bool(item.get("index")),
+        )
+        if item.get("more"):
+            more = item["more"]
+            self.hint(f"{more} more row{'' if more == 1 else 's'} not shown.")
+
+    def picture(self, item: dict[str, Any], title: str) -> None:
+        """A figure from the notebook's own bytes (never fetched), as wide as its pixels
+        allow up to the text column, no taller than most of a page, with its alt text."""
+        import io
+
+        from docx.shared import Cm, Twips
+
+        alt = str(item.get("alt") or f"A figure from {title}")
+        raw = _word_image(item)
+        if raw is None:
+            self.missing(f"Figure: {alt} (it could not be placed in this Word document)")
+            return
+        para = self.new()
+        shape = para.add_run().add_picture(io.BytesIO(raw))
+        scale = min(1.0, Twips(TEXT_WIDTH) / shape.width, Cm(MAX_FIGURE_CM) / shape.height)
+        shape.width, shape.height = int(shape.width * scale), int(shape.height * scale)
+        doc_pr = shape._inline.docPr
+        doc_pr.set("descr", alt)
+        doc_pr.set("title", alt[:255])
+
+
+def _shade(cell, fill: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    shade = OxmlElement("w:shd")
+    shade.set(qn("w:val"), "clear")
+    shade.set(qn("w:color"), "auto")
+    shade.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().append(shade)
+
+
+def _word_image(item: dict[str, Any]) -> bytes | None:
+    """An evidence figure's bytes as Word will show them: a PNG or JPEG python-docx reads,
+    as it is; anything else it cannot read (a JPEG without a JFIF or Exif header, say),
+    or a JPEG turned by its Exif orientation, redrawn upright as a PNG by Pillow.
+    None when the bytes are not an image at all."""
+    import base64
+    import binascii
+    import io
+
+    from docx.image.image import Image
+
+    mime = item.get("mime")
+    if mime not in ("image/png", "image/jpeg"):
+        return None
+    try:
+        raw = base64.b64decode(str(item.get("data") or ""), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    try:
+        Image.from_blob(raw)
+        readable = True
+    except Exception:  # python-docx raises several kinds for an image it cannot read
+        readable = False
+    if readable and mime == "image/png":
+        return raw
+    try:
+        from PIL import Image as Pillow
+        from PIL import ImageOps
+
+        with Pillow.open(io.BytesIO(raw)) as image:
+            if readable and image.getexif().get(0x0112, 1) == 1:
+                return raw  # a JPEG python-docx reads, already upright
+            upright = ImageOps.exif_transpose(image)
+            if upright.mode not in ("RGB", "RGBA", "L", "LA"):
+                upright = upright.convert("RGB")
+            out = io.BytesIO()
+            dpi = image.info.get("dpi")
+            upright.save(out, "PNG", **({"dpi": dpi} if dpi else {}))
+            return out.getvalue()
+    except Exception:  # not an image Pillow can read either
+        return None
 
 
 def _continue_style(style: str | None) -> str | None:
@@ -1173,9 +1339,16 @@ class _Markdown:
 
         self.w = writer
         self.parse = mistune.create_markdown(renderer=None, plugins=["strikethrough", "table"])
+        self.below = 0
 
-    def blocks(self, text: str) -> None:
-        self._blocks(self.parse(text), style=None, depth=0)
+    def blocks(self, text: str, *, below: int = 0) -> None:
+        """``text`` as paragraphs; with ``below``, its headings go under a heading of that
+        level (an evidence notebook's, see :func:`~workbook.export.sanitise.heading_level`)."""
+        self.below = below
+        try:
+            self._blocks(self.parse(text), style=None, depth=0)
+        finally:
+            self.below = 0
 
     def _blocks(self, tokens: list[dict[str, Any]], *, style: str | None, depth: int) -> None:
         previous = ""
@@ -1189,7 +1362,11 @@ class _Markdown:
             if kind in ("paragraph", "block_text"):
                 self.inline(self.w.new(style), t.get("children", []))
             elif kind == "heading":
-                level = min(9, self.HEADING_BASE + t["attrs"]["level"])
+                level = t["attrs"]["level"]
+                if self.below:
+                    level = heading_level(level, self.below)
+                else:
+                    level = min(9, self.HEADING_BASE + level)
                 self.inline(self.w.new_heading(level), t.get("children", []))
             elif kind == "list":
                 self._list(t, depth)
