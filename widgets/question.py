@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets as w
 
 from widgets._bind import Binder, esc, html_block, plain_kw, stacked_kw, textarea
+from widgets.evidence import EvidenceView, evidence_section
 from widgets.review import ReviewContext, ThreadsWidget
 from workbook.bank import NotePart, Question
 from workbook.model import INFORMED_BY_GROUPS, QUESTION_STATUS_LABELS, QuestionStatus
@@ -329,6 +330,11 @@ class QuestionWidget(w.VBox):
         )
         self.progress = html_block(self._progress_html(), "ew-q-progress")
         self.help = html_block(_help_html(q))
+        # Evidence notebooks (analysis re-run at export): their last runs, read-only; in
+        # JupyterLab, for an author, a form to attach one. None when there is nothing.
+        self.analyses: EvidenceView | None = (
+            evidence_section(review, q) if review is not None else None
+        )
 
         self.children = [
             self.title,
@@ -338,6 +344,7 @@ class QuestionWidget(w.VBox):
             self.progress,
             informed,
             _section(f"Evidence for question {q.number}", self.evidence),
+            *([self.analyses] if self.analyses is not None else []),
             _section(f"Further work for question {q.number}", self.actions),
             self.help,
         ]

@@ -100,14 +100,17 @@ EVIDENCE_PRELOAD = (
     "pandas",
     "matplotlib",
     "matplotlib.figure",
+    "matplotlib.pyplot",
     "matplotlib.backends.backend_agg",
+    "PIL.PngImagePlugin",
     "sklearn.metrics",
     "fairlearn.metrics",
 )
 """What an evidence notebook's zygote imports besides :data:`PRELOAD`: the analysis
-libraries the starter notebooks use (any that is not installed is skipped). Not
-``matplotlib.pyplot`` nor its inline backend: importing that backend is what connects
-figures to the kernel's display, so it must happen in the kernel."""
+libraries the starter notebooks use (any that is not installed is skipped). Not the
+inline backend (``matplotlib_inline.backend_inline``): importing it is what connects
+figures to the kernel's display, so it must happen in the kernel (pyplot imports its
+backend only when the first figure is made)."""
 
 KINDS = {"default": PRELOAD, "evidence": PRELOAD + EVIDENCE_PRELOAD}
 """The zygotes a process may keep, one of each kind, by what they import."""
