@@ -53,7 +53,7 @@ def v1_store(tmp_path):
 def test_version_1_file_loads_migrated_and_saves_with_every_answer_field_kept(v1_store):
     old = json.loads(V1_FILE.read_text(encoding="utf-8"))
     opened = v1_store.open("legacy-v1")
-    assert opened.schema_version == SCHEMA_VERSION == 6
+    assert opened.schema_version == SCHEMA_VERSION == 7
     assert opened.review.threads == {}
     assert opened.project.members == []
     assert all(getattr(opened.review.signoffs, p) is None for p in ("explore", "develop"))
@@ -67,7 +67,7 @@ def test_version_1_file_loads_migrated_and_saves_with_every_answer_field_kept(v1
     )
     assert saved.revision == old["revision"] + 1
     on_disk = json.loads((v1_store.root / "legacy-v1" / "workbook.json").read_text("utf-8"))
-    assert on_disk["schema_version"] == 6
+    assert on_disk["schema_version"] == 7
     jsonschema.validate(on_disk, json_schema())
     assert on_disk["project"].pop("members") == []  # added by the 2 -> 3 step
     assert on_disk["project"].pop("marking") == ""  # added by the 3 -> 4 step
@@ -136,7 +136,7 @@ def v2_store(tmp_path):
 def test_version_2_file_loads_migrated_and_saves_with_every_field_kept(v2_store):
     old = json.loads(V2_FILE.read_text(encoding="utf-8"))
     opened = v2_store.open("legacy-v2")
-    assert opened.schema_version == SCHEMA_VERSION == 6
+    assert opened.schema_version == SCHEMA_VERSION == 7
     assert opened.project.members == []
     replies = [r for t in opened.review.threads.values() for r in t.replies.values()]
     assert replies
@@ -150,7 +150,7 @@ def test_version_2_file_loads_migrated_and_saves_with_every_field_kept(v2_store)
     )
     assert saved.revision == old["revision"] + 1
     on_disk = json.loads((v2_store.root / "legacy-v2" / "workbook.json").read_text("utf-8"))
-    assert on_disk["schema_version"] == 6
+    assert on_disk["schema_version"] == 7
     jsonschema.Draft202012Validator(json_schema()).validate(on_disk)
 
     # Every answer, prompt note, checklist entry, evidence and action list, thread, reply
@@ -216,7 +216,7 @@ def test_version_3_file_loads_migrated_and_saves_with_every_field_kept(tmp_path)
     shutil.copy(V3_FILE, tmp_path / "legacy-v3" / "workbook.json")
     store = Store(tmp_path)
     opened = store.open("legacy-v3")
-    assert opened.schema_version == SCHEMA_VERSION == 6
+    assert opened.schema_version == SCHEMA_VERSION == 7
     assert opened.project.marking == ""
     saved = store.apply(
         "legacy-v3",
@@ -225,7 +225,7 @@ def test_version_3_file_loads_migrated_and_saves_with_every_field_kept(tmp_path)
         base_revision=opened.revision,
     )
     on_disk = json.loads((tmp_path / "legacy-v3" / "workbook.json").read_text("utf-8"))
-    assert on_disk["schema_version"] == 6
+    assert on_disk["schema_version"] == 7
     jsonschema.Draft202012Validator(json_schema()).validate(on_disk)
     before = dict(_leaves({k: old[k] for k in ("answers", "phases", "review")}))
     after = dict(_leaves({k: on_disk[k] for k in ("answers", "phases", "review")}))
@@ -272,7 +272,7 @@ def test_version_5_file_migrates_with_every_field_kept_and_sign_offs_current(tmp
     shutil.copy(V5_FILE, tmp_path / "legacy-v5" / "workbook.json")
     store = Store(tmp_path)
     opened = store.open("legacy-v5")
-    assert opened.schema_version == SCHEMA_VERSION == 6
+    assert opened.schema_version == SCHEMA_VERSION == 7
     assert opened.transparency.fields == {}
     before = {p: signoff_state(opened, p).status for p in ("explore", "develop")}
     # As version 5 left it: the register changed after Explore was signed (make_v5.py).
@@ -284,9 +284,10 @@ def test_version_5_file_migrates_with_every_field_kept_and_sign_offs_current(tmp
         base_revision=opened.revision,
     )
     on_disk = json.loads((tmp_path / "legacy-v5" / "workbook.json").read_text("utf-8"))
-    assert on_disk["schema_version"] == 6
+    assert on_disk["schema_version"] == 7
     jsonschema.Draft202012Validator(json_schema()).validate(on_disk)
     assert on_disk.pop("transparency") == {"fields": {}}
+    assert on_disk.pop("personal_data") == {"dismissed": {}}
     for key in ("answers", "phases", "review", "risks"):
         assert on_disk[key] == old[key]
     assert {k: v for k, v in on_disk["project"].items() if k != "owner"} == {
@@ -301,3 +302,67 @@ def test_version_5_file_with_a_transparency_section_is_refused_naming_the_field(
     with pytest.raises(InvalidProjectFile) as info:
         reads(json.dumps(data), source="x/workbook.json")
     assert info.value.field == "transparency"
+
+
+# --------------------------------------------------------------------------- version 6
+
+V6 = Path(__file__).parent / "data" / "v6"
+V6_FILE = V6 / "workbook.json"
+
+
+def test_fixture_really_is_a_version_6_file_with_public_wording():
+    data = json.loads(V6_FILE.read_text(encoding="utf-8"))
+    assert data["schema_version"] == 6
+    assert "personal_data" not in data
+    assert data["transparency"]["fields"]["companies_house_number"]["withheld"] is True
+    assert data["risks"]["considered"]
+    assert data["review"]["threads"]
+    schema = json.loads((V6 / "answers.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(data)  # as committed by version 6
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(json_schema()).validate(data)  # not a current file
+
+
+def test_version_6_file_migrates_with_every_field_kept_and_its_findings_open(tmp_path):
+    from workbook.personal_data_review import open_findings
+
+    old = json.loads(V6_FILE.read_text(encoding="utf-8"))
+    (tmp_path / "legacy-v6").mkdir()
+    shutil.copy(V6_FILE, tmp_path / "legacy-v6" / "workbook.json")
+    store = Store(tmp_path)
+    opened = store.open("legacy-v6")
+    assert opened.schema_version == SCHEMA_VERSION == 7
+    assert opened.personal_data.dismissed == {}
+    # The example pasted into question 1 by make_v6.py: nothing dismissed, all open.
+    assert [(f.path, f.kind) for f in open_findings(opened)] == [
+        ("answers.q1.response", "date_of_birth"),
+        ("answers.q1.response", "nhs_number"),
+        ("answers.q1.response", "postcode"),
+    ]
+    before = {p: signoff_state(opened, p).status for p in ("explore", "develop", "implement")}
+    saved = store.apply(
+        "legacy-v6",
+        [Change("project.owner", old["project"]["owner"], "New Owner")],
+        user="migrator",
+        base_revision=opened.revision,
+    )
+    on_disk = json.loads((tmp_path / "legacy-v6" / "workbook.json").read_text("utf-8"))
+    assert on_disk["schema_version"] == 7
+    jsonschema.Draft202012Validator(json_schema()).validate(on_disk)
+    assert on_disk.pop("personal_data") == {"dismissed": {}}
+    for key in ("answers", "phases", "review", "risks", "transparency"):
+        assert on_disk[key] == old[key]
+    assert {k: v for k, v in on_disk["project"].items() if k != "owner"} == {
+        k: v for k, v in old["project"].items() if k != "owner"
+    }
+    after = {p: signoff_state(saved, p).status for p in ("explore", "develop", "implement")}
+    assert after == before
+
+
+def test_version_6_file_with_a_personal_data_section_is_refused_naming_the_field():
+    data = json.loads(V6_FILE.read_text(encoding="utf-8"))
+    data["personal_data"] = {"dismissed": {}}
+    with pytest.raises(InvalidProjectFile) as info:
+        reads(json.dumps(data), source="x/workbook.json")
+    assert info.value.field == "personal_data"
+    assert "x/workbook.json" in str(info.value)

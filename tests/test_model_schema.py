@@ -39,10 +39,10 @@ def test_every_object_in_the_schema_forbids_unknown_keys():
     assert len(objects) > 20
     assert all(o.get("additionalProperties") is False for o in objects)
     # The mappings keyed by generated ids (comment threads, their replies, risks), by
-    # category ids (categories considered) or by ATRS field ids (the public wording) allow
-    # only ids matching a pattern.
+    # category ids (categories considered), by ATRS field ids (the public wording) or by
+    # dismissal keys (personal-data warnings dismissed) allow only ids matching a pattern.
     mappings = [o for o in objects if "patternProperties" in o]
-    assert len(mappings) == 5
+    assert len(mappings) == 6
 
 
 def test_schema_names_every_question_prompt_and_checklist_item():

@@ -367,6 +367,10 @@ NOT_TYPED = {
     "risks.items.*.mitigations.*.action.question",
     "risks.considered.*.by",
     "transparency.fields.*.updated_by",
+    # A dismissed warning: the field's path, its text's SHA-256, who dismissed it.
+    "personal_data.dismissed.*.path",
+    "personal_data.dismissed.*.fingerprint",
+    "personal_data.dismissed.*.by",
     # The rating scale is copied from the packaged content, not typed.
     "risks.scale.**",
 }

@@ -200,7 +200,7 @@ def test_version_4_file_migrates_with_every_field_kept_and_sign_offs_current(tmp
     shutil.copy(V4_FILE, tmp_path / "legacy-v4" / "workbook.json")
     store = Store(tmp_path)
     opened = store.open("legacy-v4")
-    assert opened.schema_version == SCHEMA_VERSION == 6
+    assert opened.schema_version == SCHEMA_VERSION == 7
     assert opened.risks.items == {}
     for phase in ("explore", "develop"):  # an empty register does not change what was signed
         assert review.signoff_state(opened, phase).status == "current"
@@ -211,7 +211,7 @@ def test_version_4_file_migrates_with_every_field_kept_and_sign_offs_current(tmp
         base_revision=opened.revision,
     )
     on_disk = json.loads((tmp_path / "legacy-v4" / "workbook.json").read_text("utf-8"))
-    assert on_disk["schema_version"] == 6
+    assert on_disk["schema_version"] == 7
     jsonschema.Draft202012Validator(json_schema()).validate(on_disk)
     assert on_disk.pop("risks")["scale"]["id"] == "5x5"
     for key in ("answers", "phases", "review"):

@@ -272,6 +272,9 @@ class PortfolioDashboard(w.VBox):
             f"<li><strong>{t.with_uncovered}</strong> "
             f"{'project' if t.with_uncovered == 1 else 'projects'} with risk categories not "
             "considered</li>",
+            f"<li><strong>{t.with_personal_data}</strong> "
+            f"{'project' if t.with_personal_data == 1 else 'projects'} with personal data to "
+            "check</li>",
             f"<li><strong>{t.fully_signed_off}</strong> fully signed off</li>",
         ]
         if t.unreadable:
@@ -352,6 +355,7 @@ class PortfolioDashboard(w.VBox):
             "data-uncovered": len(row.uncovered),
             "data-atrs-filled": row.atrs_filled,
             "data-atrs-required": row.atrs_required,
+            "data-personal-data": row.personal_data,
         }
         for p in row.phases:
             attrs[f"data-progress-{p.phase_id}"] = p.percent
@@ -379,12 +383,22 @@ class PortfolioDashboard(w.VBox):
             f'<span class="ew-pf-meta"><a href="{review}">Review and sign-off'
             f'<span class="ew-sr"> for {esc(row.tool_name)}</span></a></span>'
             f'<span class="ew-pf-meta">Transparency record: {row.atrs_filled} of '
-            f"{row.atrs_required} required fields</span></th>"
+            f"{row.atrs_required} required fields</span>{self._personal_data(row, start)}</th>"
             + "".join(self._phase_cell(row, p) for p in row.phases)
             + f'<td role="cell" class="ew-pf-num">{_NUM_LABEL % "Open challenges"}'
             f"{challenges}</td>"
             f'<td role="cell" class="ew-pf-num">{_NUM_LABEL % "Overdue actions"}{overdue}</td>'
             f"{self._risk_cell(row)}</tr>"
+        )
+
+    def _personal_data(self, row: PortfolioRow, start: str) -> str:
+        """A warning in words (not colour alone) when the project has text that looks like
+        personal data which nobody has dismissed: it will not export until then."""
+        if not row.personal_data:
+            return ""
+        return (
+            f'<span class="ew-pf-meta ew-pf-alert">\u26a0 <a href="{start}">Personal data to '
+            f"check</a>: {_plural(row.personal_data, 'warning')} not dismissed</span>"
         )
 
     def _risk_cell(self, row: PortfolioRow) -> str:

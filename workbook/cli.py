@@ -502,6 +502,12 @@ def serve(
     metavar="SECONDS",
     help="How long one cell of an evidence notebook may run (default: 120).",
 )
+@click.option(
+    "--allow-personal-data",
+    is_flag=True,
+    help="Export even a project with personal-data warnings nobody has dismissed "
+    "(`workbook scan` lists them).",
+)
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -517,12 +523,16 @@ def export(
     with_code: bool,
     no_evidence: bool,
     evidence_timeout: int | None,
+    allow_personal_data: bool,
 ) -> None:
     """Export PROJECTS (or --all) as documents for an oversight group.
 
     Each project's evidence notebooks are run again first, as you, each in a fresh kernel
     in its own folder; their tables, figures and text appear under their questions with
     when and how they ran. A notebook that fails is shown as failed; the export goes on.
+
+    A project with text that looks like personal data, which nobody has dismissed, is not
+    exported (the others are), unless --allow-personal-data is given.
     """
     from workbook.export import export_projects, parse_formats
 
@@ -544,10 +554,19 @@ def export(
         with_code=with_code,
         ran_by=current_user(),
         evidence_timeout=evidence_timeout,
+        allow_personal_data=allow_personal_data,
     )
     for item in result.projects:
         if item.ok:
             echo(f"{item.project}: " + ", ".join(f.name for f in item.files))
+            if item.personal_data:
+                n = item.personal_data
+                echo(
+                    f"{item.project}: exported with {n} personal-data warning"
+                    f"{'s' if n != 1 else ''} not dismissed (--allow-personal-data; "
+                    f"`workbook scan {item.project}` lists them)",
+                    err=True,
+                )
         else:
             echo(f"{item.project}: FAILED: {item.error}", err=True)
         for run in item.evidence:
@@ -803,6 +822,10 @@ def _describe(e: dict[str, Any], color: bool, threads: dict[str, str]) -> str | 
         if parts[3:] in (["resolved_by"], ["resolved_at"]):
             return None
         return f"Thread on {on}: {parts[-1].replace('_', ' ')}"
+    if parts[:2] == ["personal_data", "dismissed"] and isinstance(new, dict):
+        from workbook.personal_data_review import dismissal_text
+
+        return dismissal_text(new)
     if parts[:2] == ["review", "signoffs"] and len(parts) == 3:
         title = load_bank().phase(parts[2]).title
         if not isinstance(new, dict):
@@ -917,6 +940,171 @@ def _field_path(value: str) -> str:
     if first in PHASE_IDS:
         return f"phases.{value}"
     return value
+
+
+PERSONAL_DATA_KINDS = (
+    "case_reference",
+    "date_of_birth",
+    "email",
+    "nhs_number",
+    "ni_number",
+    "phone",
+    "postcode",
+    "upn",
+)
+"""The kinds of ``workbook.personal_data.KINDS`` (not imported here: the command starts
+faster without it)."""
+
+
+@cli.command()
+@click.argument("project", required=False)
+@click.option("--all", "all_projects", is_flag=True, help="Scan every project in the workspace.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def scan(ctx: click.Context, project: str | None, all_projects: bool, as_json: bool) -> None:
+    """List what looks like personal data in PROJECT (or --all): each finding's field,
+    where it is and what it looks like, never the text. Exit code 1 if any is open (not
+    dismissed) or a project cannot be read.
+
+    Local case references are found with the patterns in the workspace's settings.yaml
+    (case_reference_patterns).
+    """
+    import json as jsonlib
+
+    from workbook.personal_data import describe
+    from workbook.personal_data_review import case_patterns_for, location, project_findings
+
+    if bool(project) == all_projects:
+        raise click.UsageError("name a project, or pass --all (not both)")
+    store = _store(ctx)
+    patterns = case_patterns_for(store.root)  # a bad settings.yaml: stop first
+    if all_projects:
+        entries = [(e.id, e.workbook, e.error) for e in store.list()]
+    else:
+        entries = [(project, store.open(project), None)]
+    report, total_open, total_dismissed, unreadable = [], 0, 0, 0
+    for pid, wb, error in entries:
+        if wb is None:
+            unreadable += 1
+            report.append({"project": pid, "error": str(error), "open": [], "dismissed": 0})
+            continue
+        found = project_findings(wb, patterns)
+        total_open += len(found.open)
+        total_dismissed += len(found.dismissed)
+        report.append(
+            {
+                "project": pid,
+                "error": None,
+                "open": [
+                    {
+                        "path": f.path,
+                        "location": location(f, wb),
+                        "kind": f.kind,
+                        "description": describe(f),
+                        "start": f.start,
+                        "end": f.end,
+                    }
+                    for f in found.open
+                ],
+                "dismissed": len(found.dismissed),
+            }
+        )
+    if as_json:
+        click.echo(
+            jsonlib.dumps(
+                {"projects": report, "open": total_open, "dismissed": total_dismissed},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for item in report:
+            if item["error"]:
+                why = _cell(item["error"], 300)
+                echo(f"{item['project']}: cannot be read, so not scanned: {why}")
+                continue
+            dismissed = f" ({item['dismissed']} dismissed)" if item["dismissed"] else ""
+            n = len(item["open"])
+            if not n:
+                if not all_projects or item["dismissed"]:
+                    echo(f"{item['project']}: nothing open looks like personal data{dismissed}")
+                continue
+            echo(f"{item['project']}: {n} open finding{'s' if n != 1 else ''}{dismissed}")
+            for f in item["open"]:
+                echo(f"  {f['path']} ({f['location']}) {f['description']}")
+        if all_projects:
+            projects = sum(bool(item["open"]) for item in report)
+            echo(
+                f"{total_open} open finding{'s' if total_open != 1 else ''} in {projects} of "
+                f"{len(report)} project{'s' if len(report) != 1 else ''}; "
+                f"{total_dismissed} dismissed."
+            )
+        if total_open:
+            echo(
+                "Change the text, or dismiss a field's warnings with a reason: "
+                "workbook dismiss PROJECT FIELD --reason TEXT"
+            )
+    if total_open or unreadable:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("project")
+@click.argument("field_path", metavar="FIELD")
+@click.option("--reason", required=True, help="Why it is not personal data, or may stay.")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    type=click.Choice(PERSONAL_DATA_KINDS),
+    help="Dismiss only the warnings of this kind (repeatable; default: all of FIELD's).",
+)
+@click.option("--user", default=None, help="Your name for the history (default: login name).")
+@click.pass_context
+def dismiss(
+    ctx: click.Context,
+    project: str,
+    field_path: str,
+    reason: str,
+    kinds: tuple[str, ...],
+    user: str | None,
+) -> None:
+    """Dismiss the personal-data warnings on FIELD of PROJECT, with the reason they may
+    stay. FIELD is a path as `workbook scan` prints it (answers.q1.response or q1.response).
+
+    The dismissal is saved in the project with the reason, who and when (it is in
+    `workbook history`), and holds while the field's text stays the same.
+    """
+    from workbook import personal_data_review as pdr
+
+    store = _store(ctx)
+    path = _field_path(field_path)
+    wb = store.open(project)
+    patterns = pdr.case_patterns_for(store.root)
+    chosen = None
+    if kinds:
+        chosen = [f for f in pdr.open_findings(wb, patterns, paths=[path]) if f.kind in kinds]
+        if not chosen:
+            raise click.ClickException(
+                f"{path} has no open warning of the kind{'s' if len(kinds) > 1 else ''} "
+                f"{', '.join(kinds)} (`workbook scan {project}` lists them)"
+            )
+    saved = pdr.dismiss(
+        store,
+        project,
+        path,
+        reason,
+        user=user or current_user(),
+        findings=chosen,
+        case_patterns=patterns,
+    )
+    mine = [d for d in saved.personal_data.dismissed.values() if d.path == path]
+    record = max(mine, key=lambda d: d.at).model_dump(mode="json")
+    echo(f"{pdr.dismissal_text(record, saved)}; saved as revision {saved.revision}.")
+    left = len(pdr.open_findings(saved, patterns))
+    if left:
+        many = "s" if left != 1 else ""
+        echo(f"{project} still has {left} open finding{many}: see `workbook scan {project}`.")
 
 
 def _write_csv(csv_file: str, text: str, count: int, noun: str) -> None:
@@ -1279,7 +1467,14 @@ def atrs(ctx: click.Context, project: str, formats: str, out: Path) -> None:
 
     parse_formats(formats)  # fail fast, before any work
     store = _store(ctx)
-    store.open(project)  # an unknown project: one line, before anything is read
+    wb = store.open(project)  # an unknown project: one line, before anything is read
+    _refuse_personal_data(
+        ctx,
+        wb,
+        store,
+        refused="no transparency record drafted",
+        way_out="; the record is published, so this check cannot be turned off",
+    )
     previous_file = out / f"{project}-atrs-{DEFAULT_VERSION}.json"
     previous = None
     if previous_file.is_file():
@@ -1320,6 +1515,26 @@ def atrs(ctx: click.Context, project: str, formats: str, out: Path) -> None:
             f"Changed since the last draft (revision {draft['changes']['since_revision']}): "
             f"{n} field{'s' if n != 1 else ''}."
         )
+
+
+def _refuse_personal_data(
+    ctx: click.Context, wb: Any, store: Any, *, refused: str, way_out: str = ""
+) -> None:
+    """Exit 1, naming each field (one line each, never its text), if the project has
+    personal-data warnings nobody has dismissed."""
+    from workbook.personal_data_review import (
+        PersonalDataFound,
+        case_patterns_for,
+        require_no_open_findings,
+    )
+
+    try:
+        require_no_open_findings(
+            wb, case_patterns_for(store.root), refused=refused, way_out=way_out
+        )
+    except PersonalDataFound as exc:
+        echo(f"Error: {exc}", err=True)
+        ctx.exit(1)
 
 
 @cli.command()

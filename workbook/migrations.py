@@ -16,6 +16,10 @@ History of the format:
    workspace's setting, else OFFICIAL). A version-3 file starts with "".
 5. Adds ``risks``: the risk register (its scale, risks, and categories considered and found
    not relevant). A version-4 file starts with an empty register on the default 5x5 scale.
+6. Adds ``transparency``: the team's public wording for the transparency record (ATRS). A
+   version-5 file starts with none.
+7. Adds ``personal_data``: personal-data warnings dismissed, each with its reason. A
+   version-6 file starts with none dismissed.
 """
 
 from __future__ import annotations
@@ -96,12 +100,24 @@ def _v5_to_v6(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "transparency": {"fields": {}}}
 
 
+def _v6_to_v7(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 6 kept no dismissed personal-data warnings: start with none."""
+    if "personal_data" in data:
+        raise InvalidProjectFile(
+            "a schema_version 6 file cannot have a 'personal_data' section (it was added in "
+            "version 7); set schema_version to 7 if the file was written by a newer version",
+            field="personal_data",
+        )
+    return {**data, "personal_data": {"dismissed": {}}}
+
+
 MIGRATIONS: dict[int, Migration] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
     4: _v4_to_v5,
     5: _v5_to_v6,
+    6: _v6_to_v7,
 }
 FIRST_VERSION = 1
 

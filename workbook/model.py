@@ -33,7 +33,7 @@ from pydantic_core import PydanticCustomError
 
 from workbook.bank import DEFAULT_EDITION, PHASE_IDS, Bank, load_bank
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Bump this (and add a function to ``workbook.migrations``) whenever the file format changes."""
 
 MAX_LONG_TEXT = 100_000
@@ -415,6 +415,67 @@ class Transparency(_Strict):
     )
 
 
+MAX_DISMISSALS = 5_000
+"""Dismissed personal-data warnings kept per project (those of texts since changed too)."""
+DISMISSAL_KEY_PATTERN = r"^[0-9a-f]{16}$"
+FIELD_PATH_PATTERN = r"^[a-z][a-z_]{0,39}(?:\.[A-Za-z0-9_-]{1,80}){1,6}$"
+PersonalDataKind = Literal[
+    "nhs_number",
+    "upn",
+    "ni_number",
+    "postcode",
+    "phone",
+    "email",
+    "date_of_birth",
+    "case_reference",
+]
+"""The kinds of personal data the detector finds (``workbook.personal_data.KINDS``)."""
+
+
+class DismissedFinding(_Strict):
+    """One warning that was dismissed: what it looked like and where, never the text."""
+
+    kind: PersonalDataKind
+    start: int = Field(ge=0, le=MAX_LONG_TEXT, description="Character position, from 0.")
+    end: int = Field(ge=1, le=MAX_LONG_TEXT, description="Just after the last character.")
+
+    @model_validator(mode="after")
+    def _a_span(self) -> DismissedFinding:
+        if self.end <= self.start:
+            raise ValueError("end must come after start")
+        return self
+
+
+class Dismissal(_Strict):
+    """Someone looked at the personal-data warnings on one field's text and recorded why
+    they may stay. It holds while the field's text is the same (``fingerprint``); the
+    text itself is never stored here."""
+
+    path: str = Field(
+        pattern=FIELD_PATH_PATTERN,
+        max_length=300,
+        description="The field, as a dotted path (answers.q1.response).",
+    )
+    fingerprint: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the field's text when dismissed."
+    )
+    findings: list[DismissedFinding] = Field(min_length=1, max_length=500)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = Field(
+        max_length=MAX_SHORT_TEXT, description="Why it is not personal data, or may stay."
+    )
+    by: ShortText = ""
+    at: UtcDatetime
+
+
+class PersonalData(_Strict):
+    """Personal-data warnings dismissed, each with its reason (see
+    ``workbook.personal_data_review``)."""
+
+    dismissed: dict[Annotated[str, Field(pattern=DISMISSAL_KEY_PATTERN)], Dismissal] = Field(
+        default_factory=dict, max_length=MAX_DISMISSALS
+    )
+
+
 class Register(_Strict):
     """The project's risk register: its scale, its risks, and the categories considered
     and found not relevant."""
@@ -539,6 +600,7 @@ def _build(bank: Bank) -> type[BaseModel]:
         review=(review, Field(default_factory=review)),
         risks=(Register, Field(default_factory=Register)),
         transparency=(Transparency, Field(default_factory=Transparency)),
+        personal_data=(PersonalData, Field(default_factory=PersonalData)),
     )
 
 

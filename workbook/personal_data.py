@@ -583,6 +583,7 @@ TEXT_FIELDS: tuple[str, ...] = (
     "risks.considered.*.reason",
     "transparency.fields.*.text",
     "transparency.fields.*.reason",
+    "personal_data.dismissed.*.reason",
 )
 """Every field of a project that people type free text into, as dotted paths (``*`` is any
 question, prompt, phase, checklist item, thread, reply, risk, category, ATRS field, or a
@@ -598,6 +599,7 @@ position in a list, counted from 0):
   and the reason a category was found not relevant;
 - the public transparency record (ATRS): the team's wording of each field and the reason
   a field is withheld.
+- the reason a personal-data warning was dismissed (:mod:`workbook.personal_data_review`).
 
 Not scanned: ids, statuses, dates, ratings, and login names the app records itself
 (``updated_by``, ``created_by``, ``author``, ``reviewer``, the member list)."""

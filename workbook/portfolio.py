@@ -2,8 +2,9 @@
 
 Pure functions over :meth:`workbook.store.Store.list`: per-phase progress, sign-off state
 (including sign-offs made out of date by later edits), open challenges and overdue
-further-work actions, with filters and totals. :func:`portfolio_chart_svg` draws the
-phases' progress across projects with matplotlib, imported only when a chart is drawn.
+further-work actions, personal-data warnings nobody has dismissed, with filters and
+totals. :func:`portfolio_chart_svg` draws the phases' progress across projects with
+matplotlib, imported only when a chart is drawn.
 
 A project that cannot be read is a row with its error and no figures; it never stops the
 rest of the portfolio from being shown.
@@ -16,6 +17,7 @@ import html
 import io
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
@@ -49,6 +51,7 @@ STATUS_FILTERS: dict[str, str] = {
     "uncovered": "Has risk categories not considered",
     "not_signed_off": "Not fully signed off",
     "signed_off": "Fully signed off",
+    "personal_data": "Has personal data to check",
     "unreadable": "Cannot be read",
 }
 """The status filter's values and labels, in menu order."""
@@ -117,6 +120,7 @@ class PortfolioRow:
     uncovered: tuple[str, ...] = ()  # names of the categories not yet considered
     atrs_filled: int = 0  # required fields of the draft transparency record (ATRS) filled
     atrs_required: int = 0
+    personal_data: int = 0  # personal-data warnings nobody has dismissed
     error: str | None = None
 
     @property
@@ -170,6 +174,8 @@ class PortfolioRow:
             return self.risk_reviews_overdue > 0
         if status == "uncovered":
             return bool(self.uncovered)
+        if status == "personal_data":
+            return self.personal_data > 0
         if status == "not_signed_off":
             return not self.fully_signed_off
         if status == "signed_off":
@@ -193,8 +199,11 @@ def _stage(progress: PhaseProgress, approved: bool) -> Stage:
     return "in_progress" if started else "not_started"
 
 
-def project_row(workbook: WorkbookBase, *, today: date, bank: Bank) -> PortfolioRow:
-    """The portfolio row of one readable project."""
+def project_row(
+    workbook: WorkbookBase, *, today: date, bank: Bank, case_patterns: Sequence[str] = ()
+) -> PortfolioRow:
+    """The portfolio row of one readable project (``case_patterns``: the workspace's local
+    case-reference patterns, for the personal-data check)."""
     phases = []
     for progress in project_progress(workbook, bank):
         state = signoff_state(workbook, progress.phase_id)
@@ -235,6 +244,8 @@ def project_row(workbook: WorkbookBase, *, today: date, bank: Bank) -> Portfolio
     from workbook.atrs import readiness
 
     filled, required = readiness(workbook)
+    from workbook.personal_data_review import open_findings
+
     return PortfolioRow(
         project_id=info.id,
         tool_name=info.tool_name,
@@ -251,6 +262,7 @@ def project_row(workbook: WorkbookBase, *, today: date, bank: Bank) -> Portfolio
         uncovered=tuple(c.name for c in risks.uncovered(register)),
         atrs_filled=filled,
         atrs_required=required,
+        personal_data=len(open_findings(workbook, case_patterns)),
     )
 
 
@@ -259,16 +271,20 @@ def portfolio_rows(
 ) -> list[PortfolioRow]:
     """A row per project in the workspace, readable ones sorted by tool name, then the
     projects that cannot be read (each with its error). With ``actor``, only the projects
-    they are a member of (an admin's: all, including those that cannot be read)."""
+    they are a member of (an admin's: all, including those that cannot be read). A bad
+    ``settings.yaml`` raises :class:`~workbook.settings.SettingsError`."""
+    from workbook.personal_data_review import case_patterns_for
+
     bank = load_bank()
     today = today or date.today()
+    patterns = case_patterns_for(store.root)
     rows, broken = [], []
     for entry in store.list():
         if entry.workbook is None:
             if actor is None or actor.is_member(()):
                 broken.append(PortfolioRow(project_id=entry.id, error=_error_text(entry, store)))
         elif actor is None or actor.is_member(entry.workbook.project.members):
-            rows.append(project_row(entry.workbook, today=today, bank=bank))
+            rows.append(project_row(entry.workbook, today=today, bank=bank, case_patterns=patterns))
     rows.sort(key=lambda r: (r.tool_name.casefold(), r.local_authority.casefold(), r.project_id))
     return rows + broken
 
@@ -326,6 +342,7 @@ class Totals:
     with_high_risks: int = 0
     risk_reviews_overdue: int = 0
     with_uncovered: int = 0
+    with_personal_data: int = 0
 
     @property
     def readable(self) -> int:
@@ -348,6 +365,7 @@ def totals(rows: list[PortfolioRow]) -> Totals:
         with_high_risks=sum(bool(r.high_risks) for r in ok),
         risk_reviews_overdue=sum(r.risk_reviews_overdue for r in ok),
         with_uncovered=sum(bool(r.uncovered) for r in ok),
+        with_personal_data=sum(r.personal_data > 0 for r in ok),
     )
 
 

@@ -1,6 +1,8 @@
 """Workspace settings: ``settings.yaml`` in the workspace folder, written by an operator.
 
     marking: OFFICIAL-SENSITIVE   # the protective marking on every exported document
+    case_reference_patterns:      # local case references the personal-data check finds
+      - 'LCS-\\d{6}'
 
 Every key is optional. A file that is not valid raises :class:`SettingsError` naming the file
 and the field. A project's own marking (``project.marking``) overrides the workspace's.
@@ -30,6 +32,9 @@ class SettingsError(WorkbookError):
 @dataclass(frozen=True)
 class Settings:
     marking: str = DEFAULT_MARKING
+    case_reference_patterns: tuple[str, ...] = ()
+    """Regular expressions for the authority's case references, which the personal-data
+    check (:mod:`workbook.personal_data`) reports as "a local case reference"."""
 
 
 def read_workspace_yaml(path: Path, *, max_bytes: int, error: type[WorkbookError]) -> Any | None:
@@ -63,13 +68,21 @@ def load_settings(workspace: str | Path) -> Settings:
         return Settings()
     if not isinstance(data, dict):
         raise SettingsError("expected keys such as 'marking:'", path=path)
-    unknown = sorted(str(k) for k in data if k not in {"marking"})
+    from workbook.personal_data import CASE_PATTERNS_SETTING, check_case_patterns
+
+    known = {"marking", CASE_PATTERNS_SETTING}
+    unknown = sorted(str(k) for k in data if k not in known)
     if unknown:
-        raise SettingsError(f"unknown setting {', '.join(unknown)}", path=path, field=unknown[0])
+        raise SettingsError(
+            f"unknown setting {', '.join(unknown)} (settings are {', '.join(sorted(known))})",
+            path=path,
+            field=unknown[0],
+        )
     marking = data.get("marking", DEFAULT_MARKING)
     if marking not in MARKINGS:
         raise SettingsError(f"must be one of {', '.join(MARKINGS)}", path=path, field="marking")
-    return Settings(marking=marking)
+    patterns = check_case_patterns(data.get(CASE_PATTERNS_SETTING), source=path)
+    return Settings(marking=marking, case_reference_patterns=patterns)
 
 
 def marking_for(project_marking: str, workspace: str | Path | None) -> str:

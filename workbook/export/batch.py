@@ -49,6 +49,9 @@ class ProjectExport:
     report: dict[str, Any] | None = None
     evidence: list[dict[str, Any]] = field(default_factory=list)
     """Each evidence notebook's run: question, name, status, error, reason."""
+    personal_data: int = 0
+    """Personal-data warnings nobody has dismissed (exported only with
+    ``allow_personal_data``)."""
 
     @property
     def ok(self) -> bool:
@@ -109,6 +112,7 @@ def export_projects(
     with_code: bool = False,
     ran_by: str = "",
     evidence_timeout: float | None = None,
+    allow_personal_data: bool = False,
 ) -> ExportResult:
     """Export ``projects`` (every project in the workspace if None) to ``out``.
 
@@ -118,12 +122,18 @@ def export_projects(
     ``with_code``); a notebook that fails is shown as failed and the export goes on.
     The ``csv`` format is the action plan, written as ``<project>-r<revision>-actions.csv``,
     and the risk register, ``<project>-r<revision>-risks.csv``.
+    A project with personal-data warnings nobody has dismissed
+    (:func:`workbook.personal_data_review.open_findings`, with the workspace's case-reference
+    patterns) is not exported, its error naming each field, unless ``allow_personal_data``.
     """
     store = Store(workspace)
     formats = parse_formats(formats)
     ids = list(projects) if projects is not None else [e.id for e in store.list()]
     if not ids:
         raise WorkbookError(f"no projects to export in {store.root}")
+    from workbook.personal_data_review import case_patterns_for
+
+    case_patterns = case_patterns_for(store.root)  # a bad settings.yaml: stop before any work
     out = output_folder(out)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(ids)))
     run = {
@@ -131,6 +141,8 @@ def export_projects(
         "with_code": with_code,
         "ran_by": ran_by,
         "timeout": evidence_timeout,
+        "allow_personal_data": allow_personal_data,
+        "case_patterns": case_patterns,
     }
     tasks = [
         (pid, str(store.root), formats, str(out), overwrite, keep_notebook, changes, run)
@@ -200,6 +212,7 @@ def _export_one(
             )
         if "pdf" in targets:
             PRINTER.warm()  # Chromium starts (once per worker) while the report runs
+        _check_personal_data(wb, workspace, run, result)
         # The evidence notebooks run (each in a kernel of its own) while the report does.
         analyses = None
         if run.get("evidence", True) and wb.evidence_hashes:
@@ -267,6 +280,31 @@ def _export_one(
     except Exception as exc:  # papermill/nbconvert/Chromium failures: a reason, not a traceback
         result.error = _reason(exc)
     return result
+
+
+def _check_personal_data(
+    wb: Any, workspace: str, run: dict[str, Any], result: ProjectExport
+) -> None:
+    """Count the project's open personal-data warnings; refuse (one line per field, never
+    the text) unless they are allowed. The detector is built once per worker, by its
+    first scan."""
+    from workbook.personal_data_review import (
+        PersonalDataFound,
+        case_patterns_for,
+        open_findings,
+    )
+
+    patterns = run.get("case_patterns")
+    found = open_findings(wb, case_patterns_for(workspace) if patterns is None else patterns)
+    result.personal_data = len(found)
+    if found and not run.get("allow_personal_data"):
+        raise PersonalDataFound(
+            wb.project.id,
+            found,
+            refused="not exported",
+            way_out=", or pass --allow-personal-data",
+            workbook=wb,
+        )
 
 
 def _reason(exc: Exception) -> str:
