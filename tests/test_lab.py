@@ -191,6 +191,45 @@ def test_a_phase_page_in_jupyterlab_looks_right_and_keeps_the_chosen_project(lab
         context.close()
 
 
+@pytest.mark.parametrize(
+    ("notebook", "selector"),
+    [
+        ("00-start.ipynb", ".ew-lab .ew-start"),
+        ("03-implement.ipynb", ".ew-lab .ew-phase .ew-question"),
+        ("04-review.ipynb", ".ew-lab .ew-review"),
+        ("05-portfolio.ipynb", ".ew-lab .ew-portfolio"),
+    ],
+)
+def test_the_other_pages_run_in_jupyterlab_with_whole_labels(lab, browser, notebook, selector):
+    """The start, Implement, review and portfolio pages work in Lab as in Voilà: they run
+    without an error, show their content, and every label is whole."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        # ?reset: Lab opens only this notebook, not the ones earlier tests left open
+        page.goto(lab.url(notebook) + "&reset")
+        shown = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+        page.wait_for_selector(f"{shown} .jp-Cell", timeout=30_000)
+        _run_all(page)
+        name = page.locator(shown).get_by_label("Your name")
+        content = page.locator(f"{shown} {selector}").first
+        content.or_(name).wait_for(timeout=60_000)
+        if name.count() and name.is_visible():
+            name.fill("Sam Patel")
+            page.get_by_role("button", name="Continue").click()
+        content.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        errors = page.locator(
+            f'{shown} .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+        )
+        assert errors.count() == 0, errors.first.inner_text()[:500]
+        assert _labels_cut(page) == []
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"lab-{notebook.split('.')[0]}.png"))
+    finally:
+        context.close()
+
+
 def test_the_lab_stylesheet_is_the_apps_own_scoped_to_the_page():
     import tinycss2
 
