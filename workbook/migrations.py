@@ -24,6 +24,7 @@ History of the format:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -89,26 +90,26 @@ def _v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "risks": Register().model_dump(mode="json")}
 
 
-def _v5_to_v6(data: dict[str, Any]) -> dict[str, Any]:
-    """Version 5 had no transparency record: start with no public wording."""
-    if "transparency" in data:
-        raise InvalidProjectFile(
-            "a schema_version 5 file cannot have a 'transparency' section (it was added in "
-            "version 6); set schema_version to 6 if the file was written by a newer version",
-            field="transparency",
-        )
-    return {**data, "transparency": {"fields": {}}}
+def _adds_section(old: int, key: str, empty: dict[str, Any], what: str) -> Migration:
+    """The migration from version ``old``, which had no ``key`` section (``what``): it
+    starts empty; a file of that version that has one is refused, naming it."""
+
+    def migrate(data: dict[str, Any]) -> dict[str, Any]:
+        if key in data:
+            raise InvalidProjectFile(
+                f"a schema_version {old} file cannot have a {key!r} section (it was added in "
+                f"version {old + 1}); set schema_version to {old + 1} if the file was written "
+                "by a newer version",
+                field=key,
+            )
+        return {**data, key: json.loads(json.dumps(empty))}
+
+    migrate.__doc__ = f"Version {old} had no {what}: start with none."
+    return migrate
 
 
-def _v6_to_v7(data: dict[str, Any]) -> dict[str, Any]:
-    """Version 6 kept no dismissed personal-data warnings: start with none."""
-    if "personal_data" in data:
-        raise InvalidProjectFile(
-            "a schema_version 6 file cannot have a 'personal_data' section (it was added in "
-            "version 7); set schema_version to 7 if the file was written by a newer version",
-            field="personal_data",
-        )
-    return {**data, "personal_data": {"dismissed": {}}}
+_v5_to_v6 = _adds_section(5, "transparency", {"fields": {}}, "public wording (transparency)")
+_v6_to_v7 = _adds_section(6, "personal_data", {"dismissed": {}}, "dismissed personal-data warnings")
 
 
 MIGRATIONS: dict[int, Migration] = {

@@ -379,6 +379,16 @@ def _read_bytes(
             raise _os_error(path, exc) from None
 
 
+def _open_subfolder(dir_fd: int, name: str, *, create: bool = False) -> int:
+    """The folder ``name`` in the open folder ``dir_fd`` (made first if ``create``), opened
+    without following a symbolic link: FileNotFoundError if missing, OSError ELOOP or
+    ENOTDIR if it is a link or a file."""
+    if create:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o777, dir_fd=dir_fd)
+    return os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+
+
 def _atomic_write(dir_fd: int, path: Path, text: str | bytes) -> None:
     """Replace ``path`` (a file in the open folder ``dir_fd``) with ``text``, atomically:
     a new temporary file in the same folder, fsync, rename over, fsync the folder."""
@@ -588,13 +598,8 @@ class _Folders:
         parts = [self.subfolder, doc_id] if self.subfolder else [doc_id]
         try:
             for part in parts:
-                if create:
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(part, 0o777, dir_fd=fd)
                 try:
-                    child = os.open(
-                        part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=fd
-                    )
+                    child = _open_subfolder(fd, part, create=create)
                 except FileNotFoundError:
                     raise self._not_found(doc_id, folder) from None
                 except OSError as exc:
@@ -1280,13 +1285,8 @@ class Store(_Folders):
             try:
                 for part in [EVIDENCE_FOLDER, *parts]:
                     where = where / part
-                    if create:
-                        with contextlib.suppress(FileExistsError):
-                            os.mkdir(part, 0o777, dir_fd=fd)
                     try:
-                        child = os.open(
-                            part, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=fd
-                        )
+                        child = _open_subfolder(fd, part, create=create)
                     except FileNotFoundError:
                         raise ProjectNotFound(f"no folder {where}", path=where) from None
                     except OSError as exc:
@@ -1352,9 +1352,7 @@ def _evidence_hashes(project: Path, dir_fd: int) -> dict[str, dict[str, str]]:
 
     out: dict[str, dict[str, str]] = {}
     try:
-        top = os.open(
-            EVIDENCE_FOLDER, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=dir_fd
-        )
+        top = _open_subfolder(dir_fd, EVIDENCE_FOLDER)
     except (FileNotFoundError, NotADirectoryError):
         return out
     except OSError as exc:
@@ -1374,7 +1372,7 @@ def _evidence_hashes(project: Path, dir_fd: int) -> dict[str, dict[str, str]]:
 
     def sub(fd: int, name: str) -> int | None:
         try:
-            return os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=fd)
+            return _open_subfolder(fd, name)
         except OSError:
             return None
 
