@@ -53,8 +53,14 @@ def invoke(store, *args):
 def test_attach_copies_the_notebook_and_its_data_and_records_who(store, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTERHUB_USER", "priya")
     result = invoke(
-        store, "evidence", "add", "demo", "q7", str(STARTER / "error-rates-by-group.ipynb"),
-        "--data", str(STARTER / "data" / "referrals.csv"),
+        store,
+        "evidence",
+        "add",
+        "demo",
+        "q7",
+        str(STARTER / "error-rates-by-group.ipynb"),
+        "--data",
+        str(STARTER / "data" / "referrals.csv"),
     )
     assert result.exit_code == 0, result.output
     folder = store.project_dir("demo") / "evidence" / "q7"
@@ -70,7 +76,8 @@ def test_attach_copies_the_notebook_and_its_data_and_records_who(store, tmp_path
     shown = invoke(store, "history", "demo", "--limit", "2").output
     assert "Question 7: evidence error-rates-by-group.ipynb added" in shown
     listed = invoke(store, "evidence", "list", "demo").output
-    assert "q7  error-rates-by-group.ipynb" in listed and "not run yet" in listed
+    assert "q7  error-rates-by-group.ipynb" in listed
+    assert "not run yet" in listed
 
 
 def test_a_kept_name_is_made_safe_and_bad_names_are_refused(store, tmp_path):
@@ -79,12 +86,18 @@ def test_a_kept_name_is_made_safe_and_bad_names_are_refused(store, tmp_path):
     result = invoke(store, "evidence", "add", "demo", "7", str(source))
     assert result.exit_code == 0, result.output
     assert "my-bias-tests.ipynb" in store.open("demo").evidence_hashes["q7"]
-    for qid, name in [("q7", "../x.ipynb"), ("q7", "a/b.ipynb"), ("../q7", "x.ipynb"),
-                      ("q7", ".hidden.ipynb"), ("q7", "x.py")]:
+    for qid, name in [
+        ("q7", "../x.ipynb"),
+        ("q7", "a/b.ipynb"),
+        ("../q7", "x.ipynb"),
+        ("q7", ".hidden.ipynb"),
+        ("q7", "x.py"),
+    ]:
         with pytest.raises(UnsafeProjectId):
             store.add_evidence("demo", qid, name, b"{}", user="ann")
     bad_q = invoke(store, "evidence", "add", "demo", "q99", str(source))
-    assert bad_q.exit_code == 1 and "not a question" in bad_q.output
+    assert bad_q.exit_code == 1
+    assert "not a question" in bad_q.output
 
 
 @pytest.mark.parametrize(
@@ -102,7 +115,8 @@ def test_unsafe_parameters_are_refused_naming_file_and_parameter(store, tmp_path
     source.write_bytes(notebook("print(1)", params=params))
     result = invoke(store, "evidence", "add", "demo", "q7", str(source))
     assert result.exit_code == 1
-    assert expected in result.output and str(source) in result.output
+    assert expected in result.output
+    assert str(source) in result.output
     assert "Traceback" not in result.output
     assert not (store.project_dir("demo") / "evidence").exists()
 
@@ -138,8 +152,15 @@ def test_a_data_path_through_a_symlink_out_of_the_folder_is_refused(store, tmp_p
 
 def test_changing_the_analysis_puts_the_signoff_out_of_date(store):
     wb = store.open("demo")
-    review.sign_off(store, "demo", "develop", decision="approved", reviewer="Sam",
-                    user="sam", confirm_incomplete=review.incomplete_questions(wb, "develop"))
+    review.sign_off(
+        store,
+        "demo",
+        "develop",
+        decision="approved",
+        reviewer="Sam",
+        user="sam",
+        confirm_incomplete=review.incomplete_questions(wb, "develop"),
+    )
     assert review.signoff_state(store.open("demo"), "develop").status == "current"
     first = notebook("print(1)")  # (each call makes new cell ids)
     store.add_evidence("demo", "q7", "bias.ipynb", first, user="ann")
@@ -147,8 +168,15 @@ def test_changing_the_analysis_puts_the_signoff_out_of_date(store):
     assert review.signoff_state(store.open("demo"), "explore").status != "out_of_date"
 
     wb = store.open("demo")
-    review.sign_off(store, "demo", "develop", decision="approved", reviewer="Sam",
-                    user="sam", confirm_incomplete=review.incomplete_questions(wb, "develop"))
+    review.sign_off(
+        store,
+        "demo",
+        "develop",
+        decision="approved",
+        reviewer="Sam",
+        user="sam",
+        confirm_incomplete=review.incomplete_questions(wb, "develop"),
+    )
     assert review.signoff_state(store.open("demo"), "develop").status == "current"
     # Edited in JupyterLab: the file itself changes, not through the store.
     path = store.evidence_folder("demo", "q7") / "bias.ipynb"
@@ -157,8 +185,7 @@ def test_changing_the_analysis_puts_the_signoff_out_of_date(store):
     path.write_bytes(first)
     assert review.signoff_state(store.open("demo"), "develop").status == "current"
     # Its data counts too.
-    store.add_evidence("demo", "q7", "bias.ipynb", first,
-                       {"numbers.csv": b"a\n1\n"}, user="ann")
+    store.add_evidence("demo", "q7", "bias.ipynb", first, {"numbers.csv": b"a\n1\n"}, user="ann")
     assert review.signoff_state(store.open("demo"), "develop").status == "out_of_date"
     # The portfolio reads the same way.
     from workbook.portfolio import portfolio_rows
@@ -175,7 +202,8 @@ def test_a_symlinked_notebook_is_not_evidence_and_is_reported(store, tmp_path):
     (folder / "linked.ipynb").symlink_to(outside)
     assert store.open("demo").evidence_hashes == {}
     problems = store.evidence_problems("demo")
-    assert problems and problems[0]["name"] == "linked.ipynb"
+    assert problems
+    assert problems[0]["name"] == "linked.ipynb"
     assert "symbolic link" in problems[0]["reason"]
     runs = run_evidence(store, "demo", ran_by="ann")
     assert runs["q7"][0]["status"] == "refused"
@@ -183,7 +211,9 @@ def test_a_symlinked_notebook_is_not_evidence_and_is_reported(store, tmp_path):
     # A link in place of the evidence folder itself: nothing is followed or written there.
     os.rename(folder, tmp_path / "moved")
     (store.project_dir("demo") / "evidence").rmdir()
-    (store.project_dir("demo") / "evidence").symlink_to(tmp_path / "moved", target_is_directory=True)
+    (store.project_dir("demo") / "evidence").symlink_to(
+        tmp_path / "moved", target_is_directory=True
+    )
     with pytest.raises(UnsafeProjectId):
         store.add_evidence("demo", "q7", "x.ipynb", notebook("print(1)"), user="ann")
     assert not (tmp_path / "moved" / "x.ipynb").exists()
@@ -194,7 +224,9 @@ def test_a_symlinked_notebook_is_not_evidence_and_is_reported(store, tmp_path):
 
 def test_runs_report_each_notebook_and_a_failure_does_not_stop_the_others(store):
     store.add_evidence(
-        "demo", "q7", "works.ipynb",
+        "demo",
+        "q7",
+        "works.ipynb",
         notebook(
             "import os\nprint('project', project, 'in', os.path.basename(os.getcwd()))",
             "import pandas as pd\npd.DataFrame({'group': ['a', 'b'], 'rate': [0.1, 0.25]})",
@@ -203,8 +235,11 @@ def test_runs_report_each_notebook_and_a_failure_does_not_stop_the_others(store)
         user="ann",
     )
     store.add_evidence(
-        "demo", "q7", "breaks.ipynb",
-        notebook("print('before')", "raise ValueError('child A, DOB 03/04/2015')"), user="ann",
+        "demo",
+        "q7",
+        "breaks.ipynb",
+        notebook("print('before')", "raise ValueError('child A, DOB 03/04/2015')"),
+        user="ann",
     )
     store.add_evidence(
         "demo", "q10", "slow.ipynb", notebook("import time\ntime.sleep(30)"), user="ann"
@@ -212,11 +247,14 @@ def test_runs_report_each_notebook_and_a_failure_does_not_stop_the_others(store)
     runs = run_evidence(store, "demo", ran_by="priya", timeout=3)
     by_name = {r["name"]: r for found in runs.values() for r in found}
     works, breaks, slow = by_name["works.ipynb"], by_name["breaks.ipynb"], by_name["slow.ipynb"]
-    assert works["status"] == "passed" and works["error"] is None
-    assert works["ran_by"] == "priya" and works["kernel"].startswith("python3 (Python 3.")
+    assert works["status"] == "passed"
+    assert works["error"] is None
+    assert works["ran_by"] == "priya"
+    assert works["kernel"].startswith("python3 (Python 3.")
     assert works["sha256"] == store.open("demo").evidence_hashes["q7"]["works.ipynb"]
     kinds = [i["kind"] for i in works["items"]]
-    assert "table" in kinds and "image" in kinds
+    assert "table" in kinds
+    assert "image" in kinds
     texts = " ".join(i.get("text", "") for i in works["items"])
     assert "project demo in q7" in texts  # the parameter was given; it ran in its folder
     table = next(i for i in works["items"] if i["kind"] == "table")
@@ -225,13 +263,16 @@ def test_runs_report_each_notebook_and_a_failure_does_not_stop_the_others(store)
     assert base64.b64decode(image["data"]).startswith(b"\x89PNG")
     assert image["alt"]
 
-    assert breaks["status"] == "failed" and breaks["error"] == "ValueError"
+    assert breaks["status"] == "failed"
+    assert breaks["error"] == "ValueError"
     assert {"kind": "error", "name": "ValueError"} in breaks["items"]
     assert "DOB" not in json.dumps(breaks)  # the message (which can hold anything) is not kept
-    assert slow["status"] == "failed" and slow["error"] == "TimeoutError"
+    assert slow["status"] == "failed"
+    assert slow["error"] == "TimeoutError"
 
     kept = store.read_evidence_run("demo", "q7", "breaks.ipynb")
-    assert kept["status"] == "failed" and kept["ran_by"] == "priya"
+    assert kept["status"] == "failed"
+    assert kept["ran_by"] == "priya"
     listed = invoke(store, "evidence", "list", "demo").output
     assert "failed (ValueError)" in listed
 
@@ -260,15 +301,20 @@ def test_outputs_keep_no_markup_no_stderr_and_only_real_images():
             "error", ename="KeyError", evalue="'child A'", traceback=["/home/ann/x.py line 1"]
         ),
     ]
-    inject = nbformat.v4.new_code_cell("workspace = '/home/ann/ws'",
-                                       metadata={"tags": ["injected-parameters"]})
+    inject = nbformat.v4.new_code_cell(
+        "workspace = '/home/ann/ws'", metadata={"tags": ["injected-parameters"]}
+    )
     nb.cells = [inject, cell]
     items = outputs_of(nb, with_code=True)
     dumped = json.dumps(items)
-    assert "/home/ann" not in dumped and "child A" not in dumped
-    assert "<script" not in dumped and "onerror" not in dumped and "onload" not in dumped
+    assert "/home/ann" not in dumped
+    assert "child A" not in dumped
+    assert "<script" not in dumped
+    assert "onerror" not in dumped
+    assert "onload" not in dumped
     table = next(i for i in items if i["kind"] == "table")
-    assert table["header"] == [["a"]] and table["rows"] == [["ok"]]
+    assert table["header"] == [["a"]]
+    assert table["rows"] == [["ok"]]
     assert not [i for i in items if i["kind"] == "image"]  # not a PNG, and SVG is not kept
     assert {"kind": "error", "name": "KeyError"} in items
 
