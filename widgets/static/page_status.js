@@ -93,8 +93,13 @@ function groupRadios() {
 function focusNew() {
   for (const box of document.querySelectorAll(".ew-autofocus:not([data-ew-focused])")) {
     box.setAttribute("data-ew-focused", "");
+    // On a busy machine the field can be drawn seconds later: keep trying for up to 10 s,
+    // unless the person has moved on to something else in the meantime.
+    const from = document.activeElement;
     let tries = 0;
     const attempt = () => {
+      const now = document.activeElement;
+      if (now !== from && now !== document.body && now !== null) return;
       const field = box.matches("input, textarea, select")
         ? box
         : box.querySelector("input, textarea, select");
@@ -102,7 +107,7 @@ function focusNew() {
         field.focus();
         return;
       }
-      if (box.isConnected && ++tries < 100) setTimeout(attempt, 30);
+      if (box.isConnected && ++tries < 330) setTimeout(attempt, 30);
     };
     attempt();
   }
