@@ -38,6 +38,9 @@ class Binder:
         self._setters: dict[str, list[Callable[[Any], None]]] = {}
         self._state_listeners: list[Callable[[Any], None]] = []
         self._change_listeners: list[Callable[[str], None]] = []
+        self.anchors: dict[str, w.Widget] = {}
+        """Each bound path's control (or list editor), first bound first: where a note about
+        the field, such as a personal-data warning, goes (just after it)."""
         session.subscribe(self._on_session_event)
 
     def _on_session_event(self, path: str, value: Any) -> None:
@@ -91,7 +94,13 @@ class Binder:
         show(self.session.value(path))
         control.observe(on_user_change, names="value")
         self._setters.setdefault(path, []).append(show)
+        self.anchors.setdefault(path, control)
         return control
+
+    def anchor(self, path: str, widget: w.Widget) -> None:
+        """Name ``widget`` as the one showing ``path`` when it is not bound with
+        :meth:`bind` (a list editor)."""
+        self.anchors.setdefault(path, widget)
 
     def initial(self, path: str, from_json: Callable[[Any], Any] = lambda v: v) -> Any:
         """The value to construct a control with, so binding it sends no update."""

@@ -11,6 +11,7 @@ from widgets._bind import Binder, esc, html_block
 from widgets._links import PHASE_PAGES, REVIEW_PAGE, START_PAGE, TRANSPARENCY_PAGE, page_link
 from widgets.checklist import ChecklistWidget
 from widgets.identity import change_name_link
+from widgets.personal_data import PersonalDataWarnings
 from widgets.question import QuestionWidget
 from widgets.review import ReviewContext, SignOffBanner, ThreadsWidget
 from widgets.risks import REGISTER_QUESTION, LinkedRisks, RiskRegisterView, linked_questions
@@ -219,6 +220,9 @@ class PhaseWorkbook(w.VBox):
         if not session.actor.may(Action.edit):
             for part in (self.checklist, *self.questions):
                 _read_only(part)
+        # Last, once the page is built: warnings under text fields that look like personal
+        # data (the detector warms up in the background; see widgets/personal_data.py).
+        self.personal_data = PersonalDataWarnings(self.binder, self, on_saved=self.review.saved)
 
     def _saved(self, state: SaveState) -> None:
         if state.kind == "saved":

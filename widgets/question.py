@@ -59,6 +59,7 @@ class RowsEditor(w.VBox):
             self._rows.append(self._new_row(record, len(self._rows) + 1))
         self._render()
         binder.watch(path, self._load)
+        binder.anchor(path, self)
 
     @property
     def rows(self) -> list[dict[str, w.ValueWidget]]:

@@ -112,7 +112,16 @@ inline backend (``matplotlib_inline.backend_inline``): importing it is what conn
 figures to the kernel's display, so it must happen in the kernel (pyplot imports its
 backend only when the first figure is made)."""
 
-KINDS = {"default": PRELOAD, "evidence": PRELOAD + EVIDENCE_PRELOAD}
+APP_PRELOAD = ("presidio_analyzer", "phonenumbers", "tldextract", "widgets.personal_data")
+"""What the zygote of the app's (Voilà's) kernels imports besides :data:`PRELOAD`: the
+personal-data detector, which it also builds (``widgets.personal_data.warm_up_now``), so
+that a page's kernel does not spend a second and a half of CPU on it."""
+
+KINDS = {
+    "default": PRELOAD,
+    "evidence": PRELOAD + EVIDENCE_PRELOAD,
+    "app": PRELOAD + APP_PRELOAD,
+}
 """The zygotes a process may keep, one of each kind, by what they import."""
 
 _KIND_ENV = "WORKBOOK_ZYGOTE_KIND"
@@ -232,10 +241,12 @@ class Zygote:
         address = os.path.join(folder, "zygote.sock")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         env = {**os.environ, _KIND_ENV: kind}
-        if kind == "evidence":
-            # Numerical libraries start thread pools when imported; a fork keeps only the
-            # thread that forked. One thread each, set before they are imported.
+        if kind in ("evidence", "app"):
+            # Numerical libraries start thread pools when imported (numpy's OpenBLAS, which
+            # the app's Presidio imports through spaCy); a fork keeps only the thread that
+            # forked. One thread each, set before they are imported.
             env.update({name: "1" for name in _SINGLE_THREADED})
+        if kind == "evidence":
             # matplotlib reads its backend when imported: the one a kernel would choose.
             env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
         try:
@@ -595,6 +606,13 @@ def _preload() -> None:
         from workbook.bank import load_bank
 
         load_bank()  # the question bank is immutable and cached: parse it once
+        if os.environ.get(_KIND_ENV) == "app":
+            try:  # builds no thread; a failure leaves it to each kernel (in the background)
+                from widgets.personal_data import warm_up_now
+
+                warm_up_now()
+            except Exception:
+                pass
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

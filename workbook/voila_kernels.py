@@ -14,8 +14,17 @@ from __future__ import annotations
 
 from jupyter_server.services.kernels.kernelmanager import ServerKernelManager
 
-from workbook.kernels import ForkingLaunch
+from workbook.kernels import ForkingLaunch, ZygoteProvisioner
+
+
+class AppProvisioner(ZygoteProvisioner):  # type: ignore[misc]
+    """Kernels forked from the zygote that has also built the personal-data detector
+    (:data:`workbook.kernels.APP_PRELOAD`)."""
+
+    zygote_kind = "app"
 
 
 class ForkingServerKernelManager(ForkingLaunch, ServerKernelManager):  # type: ignore[misc]
     """jupyter_server's kernel manager, launching through the zygote where it can."""
+
+    provisioner_class = AppProvisioner
