@@ -272,7 +272,10 @@ def test_locations_are_in_words_and_never_quote_typed_text(demo_store):
     wb = Workbook.model_validate(data)
     where = {f.path: pdr.field_location(f.path, wb) for f in pdr.open_findings(wb)}
     assert where["answers.q4.evidence.0.reference"] == "Question 4: evidence 1, reference"
-    assert where[f"risks.items.{risk_id}.title"] == "Risk register: risk 1, title"
+    number = pdr.risk_number(risk_id, wb)
+    assert number is not None
+    assert number.startswith("R")
+    assert where[f"risks.items.{risk_id}.title"] == f"Risk register: {number}, title"
     assert "Secret" not in " ".join(where.values())
     assert pdr.field_location("answers.q3.informed_by.note") == (
         "Question 3: note on whose views informed it"

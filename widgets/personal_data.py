@@ -13,6 +13,11 @@ The warnings are made generically for every text field a :class:`~widgets._bind.
 shows (:attr:`Binder.anchors`): a warning widget is made only when there is something to
 warn about, and put into the box that holds the field, just after it.
 
+Views that save text with forms of their own (the risk register, the transparency page)
+use :class:`FormWarnings`: one warning per record (a risk, a category's reason, an ATRS
+field), which the view puts in the entry it shows for that record, so the entry keeps it
+when the view is shown again.
+
 The detector (Presidio) takes about a second and a half to import and build. In the app
 it is built before the page's kernel exists: the zygote that Voilà's kernels are forked
 from builds it (:func:`warm_up_now`; :mod:`workbook.voila_kernels`), so a page's existing
@@ -29,7 +34,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -37,12 +42,13 @@ import ipywidgets as w
 from widgets._bind import Binder, esc, html_block, plain_kw, textarea
 from workbook.bank import load_bank
 from workbook.errors import WorkbookError
-from workbook.personal_data import KINDS, TEXT_FIELDS, FieldFinding, warm_up
+from workbook.personal_data import KINDS, TEXT_FIELDS, FieldFinding, text_fields, warm_up
 from workbook.personal_data_review import (
     case_patterns_for,
     dismiss,
     field_location,
     project_findings,
+    risk_number,
 )
 from workbook.roles import Action
 
@@ -133,6 +139,21 @@ def where(path: str, workbook: Any = None) -> str:
             number = None
         if number is not None:
             return f"Question {number}, {noun} {int(parts[3]) + 1}, {label[:1].lower()}{label[1:]}"
+    if parts[0] == "risks" and parts[1:2] == ["items"] and len(parts) >= 3:
+        # numbered as the register numbers it (R1: highest remaining risk first)
+        number = risk_number(parts[2], workbook)
+        if number is not None and len(parts) == 3:
+            return f"Risk register, {number}"
+        if number is not None and len(parts) == 4:
+            return f"Risk register, {number}, {parts[3].replace('_', ' ')}"
+        if number is not None and len(parts) == 6 and parts[4].isdigit():
+            return f"Risk register, {number}, mitigation {int(parts[4]) + 1}"
+    if parts[0] == "transparency" and len(parts) == 3:  # a field: its wording and reason
+        from workbook.atrs_content import load_atrs
+
+        field = next((f for f in load_atrs().fields if f.id == parts[2]), None)
+        if field is not None:
+            return f"Transparency record, {field.name}"
     name = field_location(path, workbook)
     prompt = re.fullmatch(r"(Question \d+), note on: (.*)", name, re.S)
     if prompt:
@@ -164,11 +185,11 @@ class FieldWarning(w.VBox):
     """The warning under one field (or list of records): what its saved text looks like,
     and for an author a form to dismiss it with a reason."""
 
-    def __init__(self, owner: PersonalDataWarnings, anchor_path: str) -> None:
+    def __init__(self, owner: _Warnings, anchor_path: str) -> None:
         super().__init__(**plain_kw(w.VBox, "ew-pd-warning"))
         self.owner = owner
         self.path = anchor_path
-        self.name = where(anchor_path, owner.session.workbook)
+        self.name = where(anchor_path, owner.workbook)
         self.findings: list[FieldFinding] = []
         self.fingerprints: dict[str, str] = {}
         """Each field's fingerprint when its warning was shown (what a dismissal is for)."""
@@ -194,17 +215,23 @@ class FieldWarning(w.VBox):
     def show(self, findings: list[FieldFinding], fingerprints: dict[str, str], announce: bool):
         """Show ``findings`` (open, in this field's saved text). Nothing is redrawn, or
         announced again, when they are what is shown already."""
-        key = (tuple(findings), tuple(sorted(fingerprints.items())))
+        workbook = self.owner.workbook
+        by_path: dict[str, list[FieldFinding]] = {}
+        for f in findings:
+            by_path.setdefault(f.path, []).append(f)
+        sentences = " ".join(describe_field(p, found, workbook) for p, found in by_path.items())
+        # the words too: a risk's number changes when a rating does
+        key = (tuple(findings), tuple(sorted(fingerprints.items())), sentences)
         if key == self._key and not self.dismissed:
             return
         self._key = key
         self.findings, self.fingerprints, self.dismissed = list(findings), dict(fingerprints), False
         self.remove_class("ew-pd-dismissed")
-        workbook = self.owner.session.workbook
-        by_path: dict[str, list[FieldFinding]] = {}
-        for f in findings:
-            by_path.setdefault(f.path, []).append(f)
-        sentences = " ".join(describe_field(p, found, workbook) for p, found in by_path.items())
+        name = where(self.path, workbook)
+        if name != self.name:
+            self.name = name
+            if self.opener is not None:
+                self.opener.tooltip = f"Dismiss the personal-data warning on {_in_sentence(name)}"
         advice = ADVICE if self.owner.editable else ADVICE_READ_ONLY
         role = ' role="alert"' if announce else ""
         self.text.value = (
@@ -290,7 +317,149 @@ class FieldWarning(w.VBox):
         self.close()
 
 
-class PersonalDataWarnings:
+def _when_warm(callback: Callable[[], None]) -> threading.Thread | None:
+    """Call ``callback`` once the detector is built, on the event loop of this thread (the
+    one building the page), after what it is doing now; with no loop, at once when it is
+    built already. Else returns the background thread that waits for it (with no loop,
+    join it and call ``callback``: see ``wait``)."""
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    thread = start_warm_up()
+    if thread is None:  # built already: look once the page is out (now, with no loop)
+        if loop is not None:
+            loop.call_soon(callback)
+        else:
+            callback()
+        return None
+
+    def then() -> None:
+        thread.join()
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(callback)
+
+    waiter = threading.Thread(target=then, name="personal-data-page", daemon=True)
+    waiter.start()
+    return waiter
+
+
+class _Warnings:
+    """What every page's warnings share: the open findings of a field (or of a group of
+    fields, its *anchor*) shown as one :class:`FieldWarning`, placed by the page, and
+    dismissing them. ``store``, ``project_id``, ``actor``, ``editable``, ``on_saved`` and
+    ``warnings`` are set by each kind."""
+
+    store: Any
+    project_id: str
+    actor: Any
+    editable: bool
+    on_saved: Callable[[Any], None]
+    warnings: dict[str, FieldWarning]
+    patterns: tuple[str, ...]
+
+    @property
+    def workbook(self) -> Any:
+        """The project as the page shows it."""
+        raise NotImplementedError
+
+    def _case_patterns(self) -> tuple[str, ...]:
+        try:
+            return case_patterns_for(self.store.root)
+        except WorkbookError as exc:  # names settings.yaml and the setting, never the text
+            log.warning("personal-data warnings without local case references: %s", exc)
+            return ()
+
+    # ---- what to show
+
+    def _check(self, anchors: list[str], *, announce: bool | Collection[str]) -> None:
+        """Show each anchor's open findings (and take away a warning with none).
+        ``announce``: whether a new or changed warning is read out (for a collection, only
+        those of the anchors in it)."""
+        try:
+            state = project_findings(self.workbook, self.patterns, paths=anchors)
+        except Exception:  # never in the way of saving; no text in the log
+            log.exception("could not check fields for personal data")
+            return
+        for anchor in anchors:
+            found = [f for f in state.open if _under(f.path, anchor)]
+            prints = {p: fp for p, fp in state.fingerprints.items() if _under(p, anchor)}
+            say = announce if isinstance(announce, bool) else anchor in announce
+            self._show(anchor, found, prints, say)
+
+    def _show(
+        self, anchor: str, found: list[FieldFinding], prints: dict[str, str], announce: bool
+    ) -> None:
+        current = self.warnings.get(anchor)
+        if not found:
+            if current is not None and not (
+                current.dismissed
+                and all(prints.get(p) == fp for p, fp in current.fingerprints.items())
+            ):
+                self._remove(anchor)
+            return
+        if current is None:
+            current = FieldWarning(self, anchor)
+            if not self._place(anchor, current):
+                current.dispose()
+                return
+            self.warnings[anchor] = current
+        current.show(found, prints, announce)
+
+    def _place(self, anchor: str, warning: FieldWarning) -> bool:
+        """Put ``warning`` on the page, by its field; False when there is nowhere for it."""
+        raise NotImplementedError
+
+    def _unplace(self, anchor: str, warning: FieldWarning) -> None:
+        """Take ``warning`` off the page."""
+        raise NotImplementedError
+
+    def _remove(self, anchor: str) -> None:
+        warning = self.warnings.pop(anchor)
+        self._unplace(anchor, warning)
+        warning.dispose()
+
+    def _focus_after(self, anchor: str) -> None:
+        """Where focus goes once a warning's form and button are gone (a dismissal)."""
+
+    # ---- dismissing
+
+    def dismiss(self, warning: FieldWarning, reason: str) -> None:
+        """Dismiss ``warning``'s findings, field by field, as the page's user, for the text
+        they were shown (a changed text is refused: look again). Raises WorkbookError."""
+        by_path: dict[str, list[FieldFinding]] = {}
+        for f in warning.findings:
+            by_path.setdefault(f.path, []).append(f)
+        saved = None
+        for done, (path, found) in enumerate(by_path.items()):
+            try:
+                saved = dismiss(
+                    self.store,
+                    self.project_id,
+                    path,
+                    reason,
+                    user=self.actor,
+                    findings=found,
+                    fingerprint=warning.fingerprints.get(path),
+                    case_patterns=self.patterns,
+                )
+            except WorkbookError as exc:
+                if not done:
+                    raise
+                self.on_saved(saved)  # a list's earlier fields were dismissed: say so
+                others = f"{done} other field{'s' if done != 1 else ''}"
+                raise WorkbookError(
+                    f"{exc.message} (the warnings of {others} here were dismissed)"
+                ) from exc
+        warning.show_dismissed()  # before the page reads the project again, which checks it
+        if saved is not None:
+            self.on_saved(saved)
+        self._check([warning.path], announce=True)  # shown again if anything is left open
+        if self.warnings.get(warning.path) is warning and warning.dismissed:
+            self._focus_after(warning.path)  # the form and its button are gone
+
+
+class PersonalDataWarnings(_Warnings):
     """The personal-data warnings of a page whose fields ``binder`` binds, placed in the
     widget tree under ``root``.
 
@@ -308,7 +477,8 @@ class PersonalDataWarnings:
         editable: bool | None = None,
     ) -> None:
         self.binder = binder
-        self.session = binder.session
+        self.session = session = binder.session
+        self.store, self.project_id, self.actor = session.store, session.project_id, session.actor
         self.root = root
         self.on_saved = on_saved or (lambda _workbook: self.session.refresh())
         self.editable = self.session.actor.may(Action.edit) if editable is None else editable
@@ -324,12 +494,9 @@ class PersonalDataWarnings:
         binder.on_state(self._state)
         self._start()
 
-    def _case_patterns(self) -> tuple[str, ...]:
-        try:
-            return case_patterns_for(self.session.store.root)
-        except WorkbookError as exc:  # names settings.yaml and the setting, never the text
-            log.warning("personal-data warnings without local case references: %s", exc)
-            return ()
+    @property
+    def workbook(self) -> Any:
+        return self.session.workbook
 
     # ---- when to look
 
@@ -337,27 +504,8 @@ class PersonalDataWarnings:
         """Show the warnings the page's fields have already: now if the detector is built,
         else once a background thread has built it (on the event loop that built the page;
         with no loop, at the next save or :meth:`wait`)."""
-        if not self.paths:
-            return
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        thread = start_warm_up()
-        if thread is None:  # built already: look once the page is out (now, with no loop)
-            if loop is not None:
-                loop.call_soon(self._open_scan)
-            else:
-                self._open_scan()
-            return
-
-        def then() -> None:
-            thread.join()
-            if loop is not None and not loop.is_closed():
-                loop.call_soon_threadsafe(self._open_scan)
-
-        self._thread = threading.Thread(target=then, name="personal-data-page", daemon=True)
-        self._thread.start()
+        if self.paths:
+            self._thread = _when_warm(self._open_scan)
 
     def wait(self, timeout: float = 60) -> None:
         """Wait for the detector and show the page's existing warnings (headless use and
@@ -392,37 +540,7 @@ class PersonalDataWarnings:
             self._dirty.difference_update(saved)
             self._check(saved, announce=True)
 
-    # ---- what to show
-
-    def _check(self, paths: list[str], *, announce: bool) -> None:
-        try:
-            state = project_findings(self.session.workbook, self.patterns, paths=paths)
-        except Exception:  # never in the way of saving; no text in the log
-            log.exception("could not check fields for personal data")
-            return
-        for anchor in paths:
-            found = [f for f in state.open if _under(f.path, anchor)]
-            prints = {p: fp for p, fp in state.fingerprints.items() if _under(p, anchor)}
-            self._show(anchor, found, prints, announce)
-
-    def _show(
-        self, anchor: str, found: list[FieldFinding], prints: dict[str, str], announce: bool
-    ) -> None:
-        current = self.warnings.get(anchor)
-        if not found:
-            if current is not None and not (
-                current.dismissed
-                and all(prints.get(p) == fp for p, fp in current.fingerprints.items())
-            ):
-                self._remove(anchor)
-            return
-        if current is None:
-            current = FieldWarning(self, anchor)
-            if not self._place(anchor, current):
-                current.dispose()
-                return
-            self.warnings[anchor] = current
-        current.show(found, prints, announce)
+    # ---- where it goes
 
     def _place(self, anchor: str, warning: FieldWarning) -> bool:
         """Put ``warning`` just after the field's control in the box that holds it."""
@@ -435,51 +553,131 @@ class PersonalDataWarnings:
         parent.children = tuple(children)
         return True
 
-    def _remove(self, anchor: str) -> None:
-        warning = self.warnings.pop(anchor)
+    def _unplace(self, anchor: str, warning: FieldWarning) -> None:
         parent = _parent_of(self.root, warning)
         if parent is not None:
             parent.children = tuple(c for c in parent.children if c is not warning)
-        warning.dispose()
 
-    # ---- dismissing
+    def _focus_after(self, anchor: str) -> None:
+        control = self.binder.anchors.get(anchor)
+        if isinstance(control, w.Textarea | w.Text):
+            control.focus()  # back to the field
 
-    def dismiss(self, warning: FieldWarning, reason: str) -> None:
-        """Dismiss ``warning``'s findings, field by field, as the page's user, for the text
-        they were shown (a changed text is refused: look again). Raises WorkbookError."""
-        session = self.session
-        by_path: dict[str, list[FieldFinding]] = {}
-        for f in warning.findings:
-            by_path.setdefault(f.path, []).append(f)
-        saved = None
-        for done, (path, found) in enumerate(by_path.items()):
-            try:
-                saved = dismiss(
-                    session.store,
-                    session.project_id,
-                    path,
-                    reason,
-                    user=session.actor,
-                    findings=found,
-                    fingerprint=warning.fingerprints.get(path),
-                    case_patterns=self.patterns,
-                )
-            except WorkbookError as exc:
-                if not done:
-                    raise
-                self.on_saved(saved)  # a list's earlier fields were dismissed: say so
-                others = f"{done} other field{'s' if done != 1 else ''}"
-                raise WorkbookError(
-                    f"{exc.message} (the warnings of {others} here were dismissed)"
-                ) from exc
-        warning.show_dismissed()  # before the page reads the project again, which checks it
-        if saved is not None:
-            self.on_saved(saved)
-        self._check([warning.path], announce=True)  # shown again if anything is left open
-        control = self.binder.anchors.get(warning.path)
-        if self.warnings.get(warning.path) is warning and warning.dismissed:
-            if isinstance(control, w.Textarea | w.Text):
-                control.focus()  # the form and its button are gone: back to the field
+
+def record_of(path: str) -> str:
+    """The record a field belongs to, which one warning covers on a page that saves with
+    forms of its own: ``risks.items.<id>``, ``risks.considered.<category>``,
+    ``transparency.fields.<id>`` (a path's first three parts)."""
+    return ".".join(path.split(".")[:3])
+
+
+class FormWarnings(_Warnings):
+    """The personal-data warnings of a view that saves text with forms of its own rather
+    than through a :class:`~widgets._bind.Binder` (the risk register, the transparency
+    page): one warning per record under ``root`` (see :func:`record_of`), which the view
+    puts in the entry it shows for that record: ``place(record, warning)``, and
+    ``place(record, None)`` to take it away; ``place`` returns False when the view has no
+    entry for it.
+
+    The view calls :meth:`update` each time it shows a newly saved project: only the
+    records whose text changed since are scanned, and the warnings shown are looked at
+    again (their dismissals, and their words: a risk's number). After a save of its own it
+    calls :meth:`saved`, which shows that record's warning even before the page's existing
+    warnings have been looked for (it waits for the detector then). When the view opens,
+    the warnings already there are shown: see :func:`_when_warm`.
+
+    ``focus(record)`` is where focus goes after a dismissal; ``on_saved(workbook)`` hears a
+    dismissal saved (the view shows the project again); ``editable`` defaults to whether
+    ``actor`` may edit.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Any,
+        project_id: str,
+        actor: Any,
+        workbook: Callable[[], Any],
+        root: str,
+        place: Callable[[str, FieldWarning | None], bool],
+        on_saved: Callable[[Any], None],
+        focus: Callable[[str], None] | None = None,
+        editable: bool | None = None,
+    ) -> None:
+        self.store, self.project_id, self.actor = store, project_id, actor
+        self._workbook = workbook
+        self.root = root
+        self._put = place
+        self._focus = focus
+        self.on_saved = on_saved
+        self.editable = actor.may(Action.edit) if editable is None else editable
+        self.warnings: dict[str, FieldWarning] = {}
+        self.patterns = self._case_patterns()
+        self._seen: dict[str, tuple] = {}
+        """Each record's text fields as last looked at: (path, text) pairs."""
+        self._opened = False
+        self._thread = _when_warm(self._open_scan)
+
+    @property
+    def workbook(self) -> Any:
+        return self._workbook()
+
+    def _texts(self) -> dict[str, tuple]:
+        data = self.workbook.to_data()
+        out: dict[str, list[tuple[str, str]]] = {}
+        for path, text in text_fields(data):
+            if _under(path, self.root):
+                out.setdefault(record_of(path), []).append((path, text))
+        return {record: tuple(pairs) for record, pairs in out.items()}
+
+    # ---- when to look
+
+    def wait(self, timeout: float = 60) -> None:
+        """Wait for the detector and show the view's existing warnings (headless use and
+        tests: in a kernel they come by themselves)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._open_scan()
+
+    def _open_scan(self) -> None:
+        if self._opened:
+            return
+        self._opened = True
+        self._seen = self._texts()
+        records = [r for r in self._seen if r not in self.warnings]
+        self._check([*self.warnings, *records], announce=False)
+
+    def update(self) -> None:
+        """The view shows a newly saved project: look at the records whose text changed,
+        and at the warnings shown. Nothing before the page's warnings have been looked for
+        (that look sees the project as it is then)."""
+        if not self._opened:
+            return
+        now = self._texts()
+        changed = [r for r in now.keys() | self._seen.keys() if now.get(r) != self._seen.get(r)]
+        self._seen = now
+        records = list(dict.fromkeys([*sorted(changed), *self.warnings]))
+        if records:
+            self._check(records, announce=set(changed))
+
+    def saved(self, records: Iterable[str]) -> None:
+        """The view saved ``records`` itself: show their warnings now."""
+        if self._opened:
+            self.update()
+        else:  # the page's other warnings come when the detector is built
+            self._check(list(records), announce=True)
+
+    # ---- where it goes
+
+    def _place(self, anchor: str, warning: FieldWarning) -> bool:
+        return self._put(anchor, warning)
+
+    def _unplace(self, anchor: str, warning: FieldWarning) -> None:
+        self._put(anchor, None)
+
+    def _focus_after(self, anchor: str) -> None:
+        if self._focus is not None:
+            self._focus(anchor)
 
 
 def _parent_of(root: w.Widget, target: w.Widget) -> w.Box | None:

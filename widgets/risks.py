@@ -13,6 +13,10 @@ and actor, whose roles the core checks again; reads come from the page's
 editing session and tells every view (the sign-off banner too: the register is part of
 what an Explore sign-off signs).
 
+A risk whose saved text looks like a child's personal data shows the warning of
+:mod:`widgets.personal_data` in its entry, below its form; a category's reason that does
+keeps its form open, with the warning below it, until it is edited or dismissed.
+
 Risks are numbered R1, R2... as the exports and the review page number them: highest
 remaining risk first (:func:`workbook.risks.risk_rows`), so R1 is the one to look at first.
 A number can change when a rating does; an open form is relabelled when it does.
@@ -29,6 +33,7 @@ from pydantic import ValidationError
 
 from widgets._bind import esc, html_block, plain_kw, stacked_kw, textarea
 from widgets._links import PHASE_PAGES, page_link
+from widgets.personal_data import FieldWarning, FormWarnings
 from widgets.review import ReviewContext, ThreadsWidget, as_context
 from workbook import risks
 from workbook.bank import Question
@@ -625,7 +630,15 @@ class RiskForm(w.VBox):
                     if rated
                     else "the list; rate it to place it in the heat map"
                 )
-                return f"Saved as {number}: {fields['title']}. It is in {where}."
+                said = f"Saved as {number}: {fields['title']}. It is in {where}."
+                record = f"risks.items.{rid}"
+                view.personal_data_saved(record)
+                if view.personal_data is not None and record in view.personal_data.warnings:
+                    said += (
+                        f" Some of its text looks like personal data: see the warning on "
+                        f"{number} in the list."
+                    )
+                return said
             on_disk = view.ctx.store.open(view.ctx.project_id).risks.items.get(self.risk_id)
             if on_disk is not None and on_disk.model_dump(mode="json") != self._loaded:
                 self.reload_button.layout.display = "flex"
@@ -639,6 +652,7 @@ class RiskForm(w.VBox):
             )
             self._loaded = saved.risks.items[self.risk_id].model_dump(mode="json")
             view.saved(saved)  # the list may be in a new order now: keep focus here
+            view.personal_data_saved(f"risks.items.{self.risk_id}")  # warned just below
             self.save_button.focus()
             return f"Saved {self.number}."
 
@@ -679,8 +693,21 @@ class _RiskItem(w.VBox):
         self.edit_button.disabled = view.read_only
         self.edit_button.on_click(lambda _: self.toggle())
         self.form: RiskForm | None = None
+        self.warning: FieldWarning | None = None
+        """The personal-data warning on the risk's saved text, if any (below its form)."""
         self.threads = ThreadsWidget(view.ctx, f"risk.{risk_id}")
         self.children = [self.summary, self.edit_button, self.threads]
+
+    def _arrange(self) -> None:
+        parts = [self.summary, self.edit_button, self.form, self.warning, self.threads]
+        children = tuple(c for c in parts if c is not None)
+        if children != tuple(self.children):
+            self.children = children
+
+    def set_warning(self, warning: FieldWarning | None) -> None:
+        """Show ``warning`` in this entry, just below the form (None: take it away)."""
+        self.warning = warning
+        self._arrange()
 
     def show(self, row: risks.RiskRow) -> None:
         view = self.view
@@ -707,7 +734,7 @@ class _RiskItem(w.VBox):
         number = self.view.numbers[self.risk_id]
         if self.form is None:
             self.form = RiskForm(self.view, self.risk_id)
-            self.children = [self.summary, self.edit_button, self.form, self.threads]
+            self._arrange()
             self.form.title.focus()
         elif self.is_open:
             self.form.layout.display = "none"
@@ -748,6 +775,10 @@ class RiskRegisterView(w.VBox):
         self.consider_forms: dict[str, tuple[w.Textarea, w.Button, w.HTML, w.VBox, w.HTML]] = {}
         """Per uncovered category: reason, button, message, their box, the category's text."""
         self.consider_box = w.VBox(**plain_kw(w.VBox, "ew-consider"))
+        self.consider_warnings: dict[str, FieldWarning] = {}
+        """Per category: the personal-data warning on its saved reason (its form stays open
+        while there is one, so the reason can be edited)."""
+        self.personal_data: FormWarnings | None = None
         self.heat_map = html_block("")
         self.list_box = w.VBox(**plain_kw(w.VBox, "ew-risk-list"))
         self.items: dict[str, _RiskItem] = {}
@@ -779,6 +810,19 @@ class RiskRegisterView(w.VBox):
         ]
         ctx.subscribe(lambda _reloaded: self.refresh())
         self.refresh()
+        # personal-data warnings in each risk's entry, and under a category's reason
+        # (widgets/personal_data.py: the detector warms up in the background)
+        self.personal_data = FormWarnings(
+            store=ctx.store,
+            project_id=ctx.project_id,
+            actor=ctx.actor,
+            workbook=lambda: self.ctx.workbook,
+            root="risks",
+            place=self._place_warning,
+            on_saved=self.saved,
+            focus=self._focus_after_warning,
+            editable=not self.read_only,
+        )
 
     # ---- showing
 
@@ -788,7 +832,6 @@ class RiskRegisterView(w.VBox):
         self.numbers = risk_numbers(self.register)
         self.action_options = _actions(self.ctx.workbook, self.ctx.bank)
         self.coverage.value = coverage_html(self.register)
-        self._show_consider_forms()
         self.heat_map.value = heat_map_html(self.register, self.numbers)
         rows = risks.risk_rows(self.register)
         children = []
@@ -802,6 +845,43 @@ class RiskRegisterView(w.VBox):
             self.list_box.children = children or [self.empty_note]
         for form in self._forms():
             form.update_actions()
+        if self.personal_data is not None:
+            self.personal_data.update()  # the risks whose text changed, and the warnings shown
+        # after the warnings: a category's form stays while its saved reason has one
+        self._show_consider_forms()
+
+    def personal_data_saved(self, record: str) -> None:
+        """A risk or reason was saved here: its warning shows now (even while the page's
+        own are still being looked for)."""
+        if self.personal_data is not None:
+            self.personal_data.saved([record])
+
+    def _place_warning(self, record: str, warning: FieldWarning | None) -> bool:
+        """Put a personal-data warning in the risk's entry (below its form), or under the
+        category's reason; None takes it away."""
+        _risks, kind, key = record.split(".")
+        if kind == "items":
+            item = self.items.get(key)
+            if item is None:
+                return False
+            item.set_warning(warning)
+            return True
+        if kind != "considered" or key not in self.register.considered:
+            return False
+        if warning is None:
+            self.consider_warnings.pop(key, None)
+        else:
+            self.consider_warnings[key] = warning
+        self._show_consider_forms()
+        return True
+
+    def _focus_after_warning(self, record: str) -> None:
+        _risks, kind, key = record.split(".")
+        item = self.items.get(key) if kind == "items" else None
+        if item is not None and not item.edit_button.disabled:
+            item.edit_button.focus()
+        elif kind == "considered" and key in self.consider_forms and not self.read_only:
+            self.consider_forms[key][0].focus()
 
     def _forms(self) -> list[RiskForm]:
         forms = [item.form for item in self.items.values() if item.form is not None]
@@ -809,7 +889,11 @@ class RiskRegisterView(w.VBox):
 
     def _show_consider_forms(self) -> None:
         content = load_risk_content()
-        gaps = [c for c in risks.coverage(self.register) if not c.covered]
+        gaps = [
+            c
+            for c in risks.coverage(self.register)
+            if not c.covered or c.id in self.consider_warnings
+        ]
         for c in gaps:
             if c.id in self.consider_forms:
                 continue
@@ -840,6 +924,12 @@ class RiskRegisterView(w.VBox):
         for cid in [cid for cid in self.consider_forms if cid not in open_ids]:
             for widget in self.consider_forms.pop(cid):
                 widget.close()
+        for c in gaps:
+            area, button, message, box, intro = self.consider_forms[c.id]
+            warning = self.consider_warnings.get(c.id)
+            parts = (intro, area, button, message, *([warning] if warning is not None else []))
+            if tuple(box.children) != parts:
+                box.children = parts
         boxes = [self.consider_forms[c.id][3] for c in gaps]
         if tuple(boxes) != tuple(self.consider_box.children):
             self.consider_box.children = boxes
@@ -869,10 +959,15 @@ class RiskRegisterView(w.VBox):
 
         if not _attempt(message, act):
             return False
-        # the category is covered now, so its form goes: the news goes below the forms,
-        # and focus to what is left to do
-        self.coverage_message.value = message.value
+        news = message.value
         self.saved(saved[0])
+        self.personal_data_saved(f"risks.considered.{category}")
+        if category in self.consider_forms:  # kept open: its reason looks like personal data
+            self.coverage_message.value = ""
+            return True
+        # the category is covered now, so its form went: the news goes below the forms,
+        # and focus to what is left to do
+        self.coverage_message.value = news
         nxt = self.consider_forms.get(after_ids[0]) if after_ids else None
         (nxt[0] if nxt else self.add_button).focus()
         return True

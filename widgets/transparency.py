@@ -15,6 +15,9 @@ The draft of the Algorithmic Transparency Recording Standard (ATRS) record that
 - the **Data Ethics Framework**: for each of its actions and principles, the questions
   that serve it (linked), their status, and the gaps.
 
+A field whose saved wording or reason looks like a child's personal data shows the
+warning of :mod:`widgets.personal_data` below it.
+
 Someone whose role does not allow editing (a viewer, a reviewer) sees it all read-only.
 No file I/O here: reads and writes go through the store, and the core checks roles again.
 """
@@ -35,6 +38,7 @@ from widgets._links import (
     page_link,
 )
 from widgets.identity import change_name_link
+from widgets.personal_data import FieldWarning, FormWarnings
 from workbook.atrs import build_draft
 from workbook.bank import Bank, load_bank
 from workbook.errors import Conflict, ConflictError, WorkbookError
@@ -383,6 +387,7 @@ class FieldForm(w.VBox):
         self.base = saved.revision
         self.conflict.children = ()
         page.saved(saved)
+        page.personal_data_saved(self.field_id)  # a warning below the form, if it looks like it
         if unchanged:
             self.message.value = _done(f"No change to save: {name} is as saved.")
         elif withheld:
@@ -462,16 +467,27 @@ class FieldItem(w.VBox):
         self.summary = html_block("")
         self.form: FieldForm | None = None
         self.edit_button: w.Button | None = None
-        children: list[w.Widget] = [self.summary]
+        self.warning: FieldWarning | None = None
+        """The personal-data warning on the field's saved wording or reason, if any."""
         if page.can_edit:
             self.edit_button = w.Button(
                 description=f"Edit public wording for {self.name}",
                 **plain_kw(w.Button, "ew-secondary"),
             )
             self.edit_button.on_click(lambda _: self.toggle())
-            children.append(self.edit_button)
-        self.children = children
+        self._arrange()
         self.show(field)
+
+    def _arrange(self) -> None:
+        parts = [self.summary, self.edit_button, self.form, self.warning]
+        children = tuple(c for c in parts if c is not None)
+        if children != tuple(self.children):
+            self.children = children
+
+    def set_warning(self, warning: FieldWarning | None) -> None:
+        """Show ``warning`` below the field's value and form (None: take it away)."""
+        self.warning = warning
+        self._arrange()
 
     def show(self, field: dict[str, Any]) -> None:
         html = field_html(field, self.page.bank)
@@ -489,7 +505,7 @@ class FieldItem(w.VBox):
             return
         if self.form is None:
             self.form = FieldForm(self.page, self.field_id)
-            self.children = [self.summary, self.edit_button, self.form]
+            self._arrange()
         elif self.is_open:
             self.form.layout.display = "none"
         else:
@@ -573,6 +589,19 @@ class TransparencyPage(w.VBox):
         )
         self.children = [header, self.report, *sheets, self.framework, footer]
         self.refresh()
+        # personal-data warnings below each field whose saved wording or reason looks like
+        # it (widgets/personal_data.py: the detector warms up in the background)
+        self.personal_data = FormWarnings(
+            store=store,
+            project_id=project_id,
+            actor=actor,
+            workbook=lambda: self.workbook,
+            root="transparency",
+            place=self._place_warning,
+            on_saved=self.saved,
+            focus=self._focus_after_warning,
+            editable=self.can_edit,
+        )
 
     def _who_note(self) -> str:
         actor = self.actor
@@ -616,3 +645,21 @@ class TransparencyPage(w.VBox):
         self.workbook = workbook
         self.draft = build_draft(self.store, self.project_id)
         self.refresh()
+        self.personal_data.update()  # the fields whose text changed, and the warnings shown
+
+    def personal_data_saved(self, field_id: str) -> None:
+        """A field's wording was saved here: its warning shows now (even while the page's
+        own are still being looked for)."""
+        self.personal_data.saved([f"transparency.fields.{field_id}"])
+
+    def _place_warning(self, record: str, warning: FieldWarning | None) -> bool:
+        item = self.items.get(record.split(".")[2])
+        if item is None:
+            return False
+        item.set_warning(warning)
+        return True
+
+    def _focus_after_warning(self, record: str) -> None:
+        item = self.items.get(record.split(".")[2])
+        if item is not None and item.edit_button is not None:
+            item.edit_button.focus()

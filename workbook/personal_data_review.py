@@ -163,6 +163,18 @@ def field_location(path: str, workbook: Any = None, bank: Any = None) -> str:
         return bank.field_label(path)
 
 
+def risk_number(risk_id: str, workbook: Any) -> str | None:
+    """``R2``: the risk's number as the register, the app and the documents show it
+    (highest remaining risk first), or None."""
+    register = getattr(workbook, "risks", None)
+    if register is None:
+        return None
+    from workbook.risks import risk_rows
+
+    ids = [row.id for row in risk_rows(register)]
+    return f"R{ids.index(risk_id) + 1}" if risk_id in ids else None
+
+
 def _location(parts: list[str], workbook: Any, bank: Any) -> str | None:
     head = parts[0]
     if head == "answers" and len(parts) >= 3:
@@ -192,13 +204,11 @@ def _location(parts: list[str], workbook: Any, bank: Any) -> str | None:
     if head == "review" and parts[1] == "signoffs":
         return f"Sign-off of the {bank.phase(parts[2]).title}: conditions"
     if head == "risks" and parts[1] == "items":
-        number = parts[2]
-        if workbook is not None:
-            number = str(list(workbook.risks.items).index(parts[2]) + 1)
+        number = (risk_number(parts[2], workbook) if workbook is not None else None) or "a risk"
         rest = ", ".join(p.replace("_", " ") for p in parts[3:] if not p.isdigit())
         if len(parts) == 6:  # a mitigation
             rest = f"mitigation {int(parts[4]) + 1}"
-        return f"Risk register: risk {number}, {rest}"
+        return f"Risk register: {number}, {rest}"
     if head == "risks" and parts[1] == "considered":
         from workbook.risk_content import load_risk_content
 
