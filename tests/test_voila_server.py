@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -591,6 +592,14 @@ def test_notebooks_in_sub_folders_are_not_pages(voila_server):
         status, body, _ = _raw_get(voila_server, path, follow=0)
         assert status == 404, path
         assert "fairlearn" not in body, path
+    # Nor does it run them in kernels kept warm for pages (Voilà's pool would, at start).
+    deadline = time.monotonic() + 60
+    while "Kernel pool of 01-explore.ipynb is filled" not in voila_server.log.read_text():
+        assert time.monotonic() < deadline, "the page kernels' pool was never filled"
+        time.sleep(0.5)
+    log = voila_server.log.read_text()
+    assert "Kernel pool of 02-develop.ipynb" in log
+    assert "Kernel pool of evidence/" not in log
 
 
 def test_file_list_and_contents_api_are_not_served(voila_server):
