@@ -194,7 +194,8 @@ def _table(item: dict[str, Any], label: str) -> str:
         header = [[header[-1][0], *header[0][1:]], *header[1:-1]]
     caption = _text(item.get("caption"), 300).strip()
     out = [
-        f'<div class="ew-table-wrap" role="region" aria-label="{esc(caption or label)}" '
+        f'<div class="ew-table-wrap" role="region" '
+        f'aria-label="{esc(f"{label}: {caption}" if caption else label)}" '
         'tabindex="0"><table class="ew-table ew-ev-table">'
     ]
     if caption:
@@ -289,12 +290,15 @@ def notebook_html(record: dict[str, Any] | None, file: EvidenceFile, title: str 
     """One evidence notebook: "Analysis: <title>", its last run's provenance and outputs.
     ``title``: the notebook's own, for one that has not run yet."""
     title = (_text(record.get("title"), 200).strip() if record else title) or file.name
+    # Tables are named regions: with the question in their name, the same notebook under
+    # two questions does not give a page two regions of one name.
+    where = f"Question {file.question_id.removeprefix('q')}, {title}"
     return (
         f'<div class="ew-ev"><h4 class="ew-h4" id="{esc(analysis_id(file))}">'
         f"Analysis: {esc(title)}</h4>"
         + provenance_html(record, file)
         + (
-            f'<div class="ew-ev-out">{outputs_html(record.get("items"), title)}</div>'
+            f'<div class="ew-ev-out">{outputs_html(record.get("items"), where)}</div>'
             if record
             else ""
         )
