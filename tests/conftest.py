@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,17 @@ def demo_store(store: Store) -> Store:
 def demo_file(demo_store: Store) -> Path:
     """The demo project's answers file."""
     return demo_store.answers_path("demo")
+
+
+@pytest.fixture
+def no_running_loop() -> None:
+    """Headless widget tests save at once, which needs no event loop in this thread (their
+    modules use it for every test: ``pytestmark = pytest.mark.usefixtures(...)``)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    pytest.fail("an asyncio loop is running in the test thread (a Playwright fixture left open?)")
 
 
 from tests.hubs import hub  # noqa: E402, F401  (fixture: a real JupyterHub)

@@ -7,7 +7,6 @@ the browser it waits for a pause in typing). The core itself is tested in test_m
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from datetime import date
@@ -48,14 +47,7 @@ VAL = person("val", Role.viewer)
 CHAIR = person("priya.shah", Role.reviewer)
 
 
-@pytest.fixture(autouse=True)
-def _no_running_loop():
-    """Headless widget tests save at once, which needs no event loop in this thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    pytest.fail("an asyncio loop is running in the test thread (a Playwright fixture left open?)")
+pytestmark = pytest.mark.usefixtures("no_running_loop")
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ answers file and the history."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
@@ -27,14 +26,7 @@ ALICE = Actor(name="alice", roles=frozenset({Role.author}), source="hub", enforc
 VAL = Actor(name="val", roles=frozenset({Role.viewer}), source="hub", enforced=True)
 
 
-@pytest.fixture(autouse=True)
-def _no_running_loop():
-    """Headless widget tests save at once, which needs no event loop in this thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    pytest.fail("an asyncio loop is running in the test thread (a Playwright fixture left open?)")
+pytestmark = pytest.mark.usefixtures("no_running_loop")
 
 
 def _register(store: Store, user: str = "ann") -> RiskRegisterView:

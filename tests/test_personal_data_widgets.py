@@ -4,7 +4,6 @@ warning under the field, the dismiss form, the answers file and the history."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import pytest
@@ -30,14 +29,7 @@ def blank_store(store):
     return store
 
 
-@pytest.fixture(autouse=True)
-def _no_running_loop():
-    """Headless widget tests save at once, which needs no event loop in this thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    pytest.fail("an asyncio loop is running in the test thread (a Playwright fixture left open?)")
+pytestmark = pytest.mark.usefixtures("no_running_loop")
 
 
 def _page(store: Store, phase_id: str = "explore", user: str = "ann") -> PhaseWorkbook:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import re
 from urllib.parse import unquote
@@ -28,14 +27,7 @@ BANK = load_bank()
 XSS = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 
 
-@pytest.fixture(autouse=True)
-def _no_running_loop():
-    """Headless widget tests save at once, which needs no event loop in this thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    pytest.fail("an asyncio loop is running in the test thread (a Playwright fixture left open?)")
+pytestmark = pytest.mark.usefixtures("no_running_loop")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ reached the answers file and what the heat map, coverage and list show."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import re
@@ -20,14 +19,7 @@ from workbook.session import EditSession
 XSS = '<img src=x onerror="alert(1)">'
 
 
-@pytest.fixture(autouse=True)
-def _no_running_loop():
-    """Headless widget tests save at once, which needs no event loop in this thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    pytest.fail("an asyncio loop is running in the test thread (a Playwright fixture left open?)")
+pytestmark = pytest.mark.usefixtures("no_running_loop")
 
 
 def _register(store, user="ann") -> RiskRegisterView:
