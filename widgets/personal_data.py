@@ -357,6 +357,17 @@ class _Warnings:
     on_saved: Callable[[Any], None]
     warnings: dict[str, FieldWarning]
     patterns: tuple[str, ...]
+    _thread: threading.Thread | None = None
+
+    def wait(self, timeout: float = 60) -> None:
+        """Wait for the detector and show the existing warnings (headless use and tests:
+        in a kernel they come by themselves)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._open_scan()
+
+    def _open_scan(self) -> None:
+        raise NotImplementedError
 
     @property
     def workbook(self) -> Any:
@@ -507,13 +518,6 @@ class PersonalDataWarnings(_Warnings):
         if self.paths:
             self._thread = _when_warm(self._open_scan)
 
-    def wait(self, timeout: float = 60) -> None:
-        """Wait for the detector and show the page's existing warnings (headless use and
-        tests: in a kernel they come by themselves)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._open_scan()
-
     def _open_scan(self) -> None:
         if self._opened:
             return
@@ -631,13 +635,6 @@ class FormWarnings(_Warnings):
         return {record: tuple(pairs) for record, pairs in out.items()}
 
     # ---- when to look
-
-    def wait(self, timeout: float = 60) -> None:
-        """Wait for the detector and show the view's existing warnings (headless use and
-        tests: in a kernel they come by themselves)."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self._open_scan()
 
     def _open_scan(self) -> None:
         if self._opened:
