@@ -54,21 +54,15 @@ def run_evidence(
     """
     files = [f for found in store.evidence(project_id).values() for f in found]
     refused = [
-        {
-            "question": p["question"],
-            "name": p["name"],
-            "title": p["name"],
-            "sha256": "",
-            "ran_at": datetime.now(timezone.utc).isoformat(),
-            "ran_by": ran_by,
-            "kernel": "",
-            "status": "refused",
-            "error": "UnsafeEvidence",
-            "reason": f"{project_id}/evidence/{p['question']}/{p['name']}: {p['reason']}",
-            "duration_s": 0.0,
-            "with_code": with_code,
-            "items": [],
-        }
+        _record(
+            p["question"],
+            p["name"],
+            ran_by,
+            with_code,
+            status="refused",
+            error="UnsafeEvidence",
+            reason=f"{project_id}/evidence/{p['question']}/{p['name']}: {p['reason']}",
+        )
         for p in store.evidence_problems(project_id)
         if p["question"] and p["name"] and p["question"][1:].isdigit()
     ]
@@ -89,6 +83,29 @@ def run_evidence(
     return _by_question(records + refused)
 
 
+def _record(
+    question: str, name: str, ran_by: str, with_code: bool, **values: Any
+) -> dict[str, Any]:
+    """A run record (see :func:`run_one`): failed with nothing to show unless ``values``
+    say otherwise."""
+    return {
+        "question": question,
+        "name": name,
+        "title": name,
+        "sha256": "",
+        "ran_at": datetime.now(timezone.utc).isoformat(),
+        "ran_by": ran_by,
+        "kernel": "",
+        "status": "failed",
+        "error": None,
+        "reason": "",
+        "duration_s": 0.0,
+        "with_code": with_code,
+        "items": [],
+        **values,
+    }
+
+
 def _by_question(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for record in records:
@@ -106,22 +123,9 @@ def run_one(
     timeout: float = EVIDENCE_TIMEOUT_S,
 ) -> dict[str, Any]:
     """Run one evidence notebook; its run record (also saved as its last run)."""
-    started = datetime.now(timezone.utc)
-    record: dict[str, Any] = {
-        "question": file.question_id,
-        "name": file.name,
-        "title": file.name,
-        "sha256": file.sha256,
-        "ran_at": started.isoformat(),
-        "ran_by": ran_by,
-        "kernel": "python3",
-        "status": "failed",
-        "error": None,
-        "reason": "",
-        "duration_s": 0.0,
-        "with_code": with_code,
-        "items": [],
-    }
+    record = _record(
+        file.question_id, file.name, ran_by, with_code, sha256=file.sha256, kernel="python3"
+    )
     clock = time.monotonic()
     source = f"{project_id}/evidence/{file.question_id}/{file.name}"
     try:
