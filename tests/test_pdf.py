@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -290,6 +291,13 @@ def test_a_crashed_browser_is_started_again(tmp_path):
     pdf.html_to_pdf(page, tmp_path / "a.pdf", marking="OFFICIAL", title="A")
     [browser] = _browsers()
     launches = pdf.PRINTER.launches
+    # The crash comes while the printer is idle: once it has opened the page for the next
+    # PDF (it does that right after a PDF). Killing Chromium in the middle of opening that
+    # page made this test hang now and then, in Playwright's new_page.
+    deadline = time.monotonic() + 30
+    while pdf.PRINTER._spare is None:
+        assert time.monotonic() < deadline, "the printer never opened its next page"
+        time.sleep(0.05)
     browser.kill()
     browser.wait(10)
     pdf.html_to_pdf(page, tmp_path / "b.pdf", marking="OFFICIAL", title="B")
