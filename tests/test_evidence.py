@@ -150,7 +150,7 @@ def test_a_data_path_through_a_symlink_out_of_the_folder_is_refused(store, tmp_p
 # --------------------------------------------------------------------------- sign-off
 
 
-def test_changing_the_analysis_puts_the_signoff_out_of_date(store):
+def _approve_develop(store):
     wb = store.open("demo")
     review.sign_off(
         store,
@@ -161,22 +161,17 @@ def test_changing_the_analysis_puts_the_signoff_out_of_date(store):
         user="sam",
         confirm_incomplete=review.incomplete_questions(wb, "develop"),
     )
+
+
+def test_changing_the_analysis_puts_the_signoff_out_of_date(store):
+    _approve_develop(store)
     assert review.signoff_state(store.open("demo"), "develop").status == "current"
     first = notebook("print(1)")  # (each call makes new cell ids)
     store.add_evidence("demo", "q7", "bias.ipynb", first, user="ann")
     assert review.signoff_state(store.open("demo"), "develop").status == "out_of_date"
     assert review.signoff_state(store.open("demo"), "explore").status != "out_of_date"
 
-    wb = store.open("demo")
-    review.sign_off(
-        store,
-        "demo",
-        "develop",
-        decision="approved",
-        reviewer="Sam",
-        user="sam",
-        confirm_incomplete=review.incomplete_questions(wb, "develop"),
-    )
+    _approve_develop(store)
     assert review.signoff_state(store.open("demo"), "develop").status == "current"
     # Edited in JupyterLab: the file itself changes, not through the store.
     path = store.evidence_folder("demo", "q7") / "bias.ipynb"
